@@ -1,0 +1,1 @@
+"""Dashboard: the Dash web front end for crisis cells and partners."""

@@ -1,0 +1,1 @@
+"""Forecasting: Prophet care-load projections and their backtests (see issue 4)."""

@@ -1,0 +1,1 @@
+"""Simulator: a seeded, deterministic territory that produces realistic feeds."""

@@ -1,0 +1,1 @@
+"""Database access: the only place SQL lives (psycopg 3)."""

@@ -1,0 +1,1 @@
+"""Domain contracts: events, codes and territory reference data. Pure: no I/O."""
