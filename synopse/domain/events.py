@@ -1,0 +1,148 @@
+"""Event contracts of the input topics: versioned pydantic models, the one home of the wire format.
+
+Every event carries an ``event_id`` (idempotency: re-delivery never counts twice), aware UTC times, and
+no direct identifier: a patient is only a keyed hash made inside the hospital system or at the door.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from synopse.domain.codes import (
+    INDICATOR_RANGES,
+    INDICATOR_UNITS,
+    AgeBand,
+    CareUnit,
+    Indicator,
+    ReasonCategory,
+    canonical_unit,
+)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timezone-aware instant, stored in UTC. Naive times are refused: their zone is a guess."""
+
+SourceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+"""Identifier of a facility or station: a slug, a FINESS number or an EU station code."""
+
+CommuneCode = Annotated[str, StringConstraints(pattern=r"^(\d{5}|2[AB]\d{3})$")]
+"""INSEE commune code (5 characters; Corsica uses 2A/2B)."""
+
+PatientKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""Pseudonymous patient key: the hex HMAC-SHA256 of the hospital identifier. Anything else is refused,
+so that a raw identifier (an IPP, a social-security number, a name) can never be stored by mistake."""
+
+
+class Event(BaseModel):
+    """Base of every event: strict (unknown fields are refused), immutable, identified."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    time_field: ClassVar[str]
+    key_field: ClassVar[str]
+
+    event_id: UUID = Field(description="Stable id of this fact; a re-sent or corrected fact keeps its id.")
+
+    @property
+    def occurred_at(self) -> datetime:
+        """The instant the event describes (the time column of its table)."""
+        value: datetime = getattr(self, self.time_field)
+        return value
+
+    @property
+    def key(self) -> str:
+        """The Kafka message key: events of one facility or station stay in order on one partition."""
+        return str(getattr(self, self.key_field))
+
+
+class Admission(Event):
+    """A hospital admission into a care unit (from an ADT feed or an admissions export)."""
+
+    time_field: ClassVar[str] = "admitted_at"
+    key_field: ClassVar[str] = "facility_id"
+
+    facility_id: SourceId
+    care_unit: CareUnit
+    admitted_at: UtcDatetime
+    age_band: AgeBand
+    reason: ReasonCategory
+    patient_key: PatientKey
+    commune_code: CommuneCode | None = Field(default=None, description="Commune of residence (INSEE).")
+    via_emergency: bool = Field(default=False, description="Admitted after an emergency-department visit.")
+    discharged_at: UtcDatetime | None = None
+    cancelled: bool = Field(default=False, description="True when the admission was entered in error.")
+
+    @model_validator(mode="after")
+    def _discharge_after_admission(self) -> Admission:
+        if self.discharged_at is not None and self.discharged_at < self.admitted_at:
+            raise ValueError("discharged_at is before admitted_at")
+        return self
+
+
+class EmergencyVisit(Event):
+    """An emergency-department visit (an OSCOUR-style summary, one per visit)."""
+
+    time_field: ClassVar[str] = "arrived_at"
+    key_field: ClassVar[str] = "facility_id"
+
+    facility_id: SourceId
+    arrived_at: UtcDatetime
+    age_band: AgeBand
+    reason: ReasonCategory
+    commune_code: CommuneCode | None = None
+    hospitalised: bool | None = Field(default=None, description="Admitted after the visit; None: not known yet.")
+    patient_key: PatientKey | None = None
+
+
+class BedSnapshot(Event):
+    """Beds of one care unit at one instant: capacity (staffed beds) and occupied beds."""
+
+    time_field: ClassVar[str] = "observed_at"
+    key_field: ClassVar[str] = "facility_id"
+
+    facility_id: SourceId
+    care_unit: CareUnit
+    observed_at: UtcDatetime
+    # Occupied may exceed total in a crisis (extra beds in corridors): it is reported, not refused.
+    beds_total: int = Field(ge=0, le=100_000)
+    beds_occupied: int = Field(ge=0, le=100_000)
+
+
+class EnvironmentObservation(Event):
+    """One measurement of an environmental indicator at a station (weather, air, pollen, wastewater)."""
+
+    time_field: ClassVar[str] = "observed_at"
+    key_field: ClassVar[str] = "station_id"
+
+    station_id: SourceId
+    indicator: Indicator
+    value: float = Field(allow_inf_nan=False)
+    unit: str
+    observed_at: UtcDatetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _canonical_unit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("unit"), str):
+            canonical = canonical_unit(data["unit"])
+            if canonical is not None:
+                data = {**data, "unit": canonical}
+        return data
+
+    @model_validator(mode="after")
+    def _unit_and_range(self) -> EnvironmentObservation:
+        expected = INDICATOR_UNITS[self.indicator]
+        if self.unit != expected:
+            raise ValueError(f"unit {self.unit!r} does not fit {self.indicator.value} (expected {expected!r})")
+        low, high = INDICATOR_RANGES[expected]
+        if not low <= self.value <= high:
+            raise ValueError(f"{self.indicator.value}={self.value} {expected} is outside [{low}, {high}]")
+        return self
