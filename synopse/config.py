@@ -31,6 +31,15 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(default=6, ge=1, le=1000, description="Partitions of topics Synopse creates.")
     replication_factor: int = Field(default=1, ge=1, le=10, description="Replication of created topics.")
     client_id: str = Field(default="synopse", min_length=1)
+    topic_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="Prepended to every topic name: separates environments sharing one cluster.",
+    )
+
+    def topic(self, name: str) -> str:
+        """The full name of a Synopse topic on this cluster."""
+        return self.topic_prefix + name
 
     @field_validator("bootstrap_servers")
     @classmethod

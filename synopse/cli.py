@@ -1,0 +1,178 @@
+"""``synopse``: the command line and the composition root, the only place that wires components together.
+
+Each command builds the settings once, configures logging once, and imports the component it starts
+lazily, so that ``synopse --help`` stays fast and a component's dependencies load only where it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from synopse.config import Settings, load_settings
+from synopse.errors import ConfigurationError, ServiceUnavailableError, SynopseError
+from synopse.logging import configure_logging
+
+app = typer.Typer(
+    name="synopse",
+    help="Synopse: territorial health crisis monitoring (streams, forecasts, alerts, dashboards).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema and reference data.", no_args_is_help=True)
+streams_app = typer.Typer(help="Stream processing of the input topics.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Event contracts and topics.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(streams_app, name="streams")
+app.add_typer(contracts_app, name="contracts")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    configure_logging(settings.log_level, json=settings.log_json)
+    return settings
+
+
+@app.command()
+def up(
+    simulate: Annotated[bool, typer.Option(help="Feed the platform with the simulated territory.")] = True,
+    dashboard: Annotated[bool, typer.Option(help="Serve the dashboard.")] = True,
+) -> None:
+    """Run the whole platform on this machine (embedded broker and PostgreSQL unless configured)."""
+    from synopse.platform import run_platform
+
+    settings = _settings()
+    try:
+        code = run_platform(settings, simulate=simulate, dashboard=dashboard)
+    except SynopseError as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations (safe to run again, and from several replicas)."""
+    from synopse.db.connection import connect
+    from synopse.db.migrate import migrate
+
+    settings = _settings()
+    try:
+        with connect(settings.dsn, autocommit=True, connect_timeout_s=settings.db.connect_timeout_s) as conn:
+            report = migrate(conn, timescale=settings.db.timescaledb, progress=lambda n: typer.echo(f"  applying {n}"))
+    except SynopseError as exc:
+        _fail(str(exc))
+    mode = "TimescaleDB" if report.timescaledb else "plain PostgreSQL"
+    typer.echo(
+        f"schema up to date ({mode}): {len(report.applied)} applied, {len(report.already_applied)} already applied"
+        + (f", {len(report.skipped)} skipped (need TimescaleDB)" if report.skipped else "")
+    )
+
+
+@db_app.command("seed")
+def db_seed() -> None:
+    """Load the default territory's reference data (communes, facilities, stations)."""
+    from synopse.db.connection import connect
+    from synopse.db.reference import seed_territory
+
+    settings = _settings()
+    try:
+        with connect(settings.dsn, connect_timeout_s=settings.db.connect_timeout_s) as conn:
+            communes, facilities, stations = seed_territory(conn)
+    except SynopseError as exc:
+        _fail(str(exc))
+    typer.echo(f"reference data loaded: {communes} communes, {facilities} facilities, {stations} stations")
+
+
+@streams_app.command("worker")
+def streams_worker() -> None:
+    """Consume the input topics into the store (scale out by running several)."""
+    from streams.worker import run_worker
+
+    settings = _settings()
+    try:
+        run_worker(settings)
+    except ServiceUnavailableError as exc:
+        _fail(str(exc), code=1)
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same events.")] = 44,
+    backfill_days: Annotated[float, typer.Option(help="Days of history generated at once before going live.")] = 14,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second in the live phase.")] = 1.0,
+    until: Annotated[
+        datetime | None, typer.Option(help="Stop at this simulated instant (ISO 8601, UTC if no zone).")
+    ] = None,
+) -> None:
+    """Produce a realistic simulated territory (hospitals, weather, air, pollen, wastewater) to the broker."""
+    from simulator.cli import simulate_command
+
+    settings = _settings()
+    try:
+        simulate_command(settings, seed=seed, backfill_days=backfill_days, speed=speed, until=until)
+    except SynopseError as exc:
+        _fail(str(exc))
+
+
+@app.command("dashboard")
+def dashboard_command() -> None:
+    """Serve the dashboard (development server; production runs it under gunicorn)."""
+    from dashboard.server import run_dashboard
+
+    settings = _settings()
+    try:
+        run_dashboard(settings)
+    except SynopseError as exc:
+        _fail(str(exc))
+
+
+@contracts_app.command("topics")
+def contracts_topics() -> None:
+    """List the input topics with their key, contract and dead-letter topic."""
+    from synopse.domain.topics import INPUT_TOPICS
+
+    settings = _settings()
+    for spec in INPUT_TOPICS:
+        typer.echo(
+            f"{settings.kafka.topic(spec.name):32} key={spec.key_field:11} contract={spec.model.__name__:23} "
+            f"dead-letter={settings.kafka.topic(spec.dead_letter)}"
+        )
+
+
+@contracts_app.command("export")
+def contracts_export(
+    out: Annotated[Path, typer.Argument(help="Folder to write one JSON Schema per contract into.")],
+) -> None:
+    """Write the JSON Schema of every event contract (for producers in other languages)."""
+    from synopse.domain.schemas import contract_schemas
+
+    out.mkdir(parents=True, exist_ok=True)
+    for filename, schema in contract_schemas().items():
+        (out / filename).write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {out / filename}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
