@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
 
 from synopse.db.migrate import migrate
@@ -22,6 +23,7 @@ from synopse.db.reference import seed_territory
 from synopse.runtime.broker import EmbeddedBroker
 from synopse.runtime.ports import find_free_port
 from synopse.runtime.postgres import EmbeddedPostgres
+from tests.services.timescaledb import TimescaleServer, start_timescaledb_server
 
 SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -99,6 +101,22 @@ def pg_dsn(empty_pg_dsn: str) -> str:
 def topic_prefix() -> str:
     """A unique topic prefix, so tests sharing one broker never see each other's messages."""
     return f"t{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture(scope="session")
+def timescaledb_server() -> Iterator[TimescaleServer]:
+    """The PGlite + TimescaleDB test server: ONE connection at a time, one database (see its module)."""
+    with start_timescaledb_server() as server:
+        yield server
+
+
+@pytest.fixture
+def schema(timescaledb_server: TimescaleServer) -> str:
+    """A schema of its own on the TimescaleDB test server (it has a single database)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(timescaledb_server.dsn, autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE SCHEMA {}").format(psycopg.sql.Identifier(name)))
+    return name
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

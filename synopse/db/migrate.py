@@ -89,6 +89,10 @@ def migrate(
     if not conn.autocommit:
         raise ValueError("migrate() needs an autocommit connection (it manages its own transactions)")
     use_timescale = _resolve_timescale(conn, timescale)
+    if use_timescale:
+        # Created alone and committed first: a CREATE EXTENSION rolled back together with a failed
+        # migration can leave the library loaded without its catalog entries on some servers.
+        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
     conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (
                version     text PRIMARY KEY,

@@ -1,0 +1,396 @@
+"""Read-side queries of the dashboard: every figure the screens show, computed from aggregates and live tables.
+
+Boundary: functions take a psycopg connection inside the caller's transaction and return typed rows
+(frozen dataclasses read with ``class_row``); they never open connections and never read the raw event
+tables directly, only the hourly/daily aggregates (views on PostgreSQL, continuous aggregates on
+TimescaleDB), the live tables (``bed_occupancy_current``, ``source_freshness``) and the reference tables.
+
+Time: every window is anchored on a reference instant ``now`` given by the caller. By default it is the
+newest data time (:func:`latest_data_time`), so that a replay of old data still shows its last days.
+Hourly windows are whole hourly buckets: "the last 24 h" is the 24 buckets ending with the one that
+contains ``now`` (the current hour counts with what it holds so far); "the last hour" is the last
+*complete* hour, so that it is never a few minutes of a new hour. Daily windows are local days in
+Europe/Paris, like the daily aggregates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, LiteralString
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from psycopg.rows import class_row
+
+from synopse.domain.codes import INDICATOR_UNITS
+
+LOCAL_TZ = ZoneInfo("Europe/Paris")  # the zone of the daily aggregates (French civil day)
+
+# Rates per inhabitant are per 100,000, the unit of French surveillance bulletins.
+PER_INHABITANTS = 100_000
+
+# Pollen is published daily and wastewater once or twice a week: look back a little over a week so
+# that their latest value is still found; the value's own time is returned and shown with it.
+ENVIRONMENT_LOOKBACK = timedelta(days=8)
+
+# A dashboard query taking longer than this is a sign of trouble (missing aggregate, huge backlog);
+# cancelling it keeps the web workers free instead of piling up behind it.
+DEFAULT_STATEMENT_TIMEOUT = timedelta(seconds=10)
+
+_UNITS_BY_INDICATOR = {indicator.value: unit for indicator, unit in INDICATOR_UNITS.items()}
+
+
+def _rate(count: int, population: int | None) -> float | None:
+    if not population:
+        return None
+    return count * PER_INHABITANTS / population
+
+
+@dataclass(frozen=True)
+class FacilityStatus:
+    """One facility's tile: live beds, admissions and emergency-department visits around ``now``."""
+
+    facility_id: str
+    name: str
+    commune_code: str
+    has_emergency_department: bool
+    planned_beds: int  # sum of the reference capacities of its units
+    beds_total: int | None  # from the latest snapshot of each unit; None: no snapshot ever received
+    beds_occupied: int | None
+    units_reporting: int
+    snapshot_at: datetime | None  # the oldest of the units' latest snapshots: the tile is as old as that
+    admissions_24h: int
+    admissions_prev_24h: int
+    ed_visits_last_hour: int
+    ed_visits_24h: int
+
+    @property
+    def occupancy_rate(self) -> float | None:
+        """Occupied over staffed beds (may exceed 1 in a crisis); None without a usable snapshot."""
+        if self.beds_total is None or self.beds_occupied is None or self.beds_total == 0:
+            return None
+        return self.beds_occupied / self.beds_total
+
+
+@dataclass(frozen=True)
+class CommuneActivity:
+    """Admissions and ED visits of residents of one commune over the window, with rates per 100,000."""
+
+    commune_code: str | None  # None: the row of unknown residences and residences outside the territory
+    name: str | None
+    population: int | None
+    admissions: int
+    ed_visits: int
+
+    @property
+    def admissions_per_100k(self) -> float | None:
+        return _rate(self.admissions, self.population)
+
+    @property
+    def ed_visits_per_100k(self) -> float | None:
+        return _rate(self.ed_visits, self.population)
+
+
+@dataclass(frozen=True)
+class HourlyPoint:
+    """One hour of activity for a facility or the whole territory (zero counts are true zeros of the hour)."""
+
+    bucket: datetime
+    admissions: int
+    ed_visits: int
+    beds_occupied: float | None  # mean over the hour's snapshots, summed over the reporting units
+    beds_total: int | None  # None: no unit reported during the hour
+
+    @property
+    def occupancy_rate(self) -> float | None:
+        if self.beds_total is None or self.beds_occupied is None or self.beds_total == 0:
+            return None
+        return self.beds_occupied / self.beds_total
+
+
+@dataclass(frozen=True)
+class EnvironmentReading:
+    """The latest hourly value of one indicator over the territory's stations."""
+
+    indicator: str
+    bucket: datetime  # start of the hour of the value
+    value_mean: float  # mean over the stations that reported in that hour
+    value_max: float
+    stations: int
+    station_name: str | None  # the station, when only one reported
+
+    @property
+    def unit(self) -> str:
+        """The canonical unit of the indicator ("" for an indicator this version does not know)."""
+        return _UNITS_BY_INDICATOR.get(self.indicator, "")
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    """When one source (a facility on a topic, a station) last sent data, and how much it sent."""
+
+    topic: str
+    source_id: str
+    last_event_at: datetime
+    last_ingested_at: datetime
+    events_total: int
+    station_kind: str | None  # weather, air_quality, pollen, wastewater; None for a facility
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the overview page shows besides the chart, read in one transaction."""
+
+    reference_time: datetime | None  # the "now" of the windows; None: the store holds no data yet
+    facilities: list[FacilityStatus]
+    communes: list[CommuneActivity]
+    environment: list[EnvironmentReading]
+    freshness: list[SourceFreshness]
+
+
+def hour_floor(instant: datetime) -> datetime:
+    """The start of the UTC hour containing ``instant`` (an hourly bucket)."""
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def local_day_start(day: date) -> datetime:
+    """Midnight of a local (Europe/Paris) day as an aware instant: the bucket of a daily aggregate."""
+    return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
+
+
+def set_statement_timeout(conn: Connection[Any], timeout: timedelta = DEFAULT_STATEMENT_TIMEOUT) -> None:
+    """Bound every statement of the current transaction (``SET LOCAL``: it ends with the transaction)."""
+    milliseconds = max(1, round(timeout.total_seconds() * 1000))
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (str(milliseconds),))
+
+
+_LATEST_DATA_TIME: LiteralString = """
+SELECT CASE WHEN newest > now() THEN now() ELSE newest END  -- not least(): it would turn "none" into now()
+FROM (SELECT max(last_event_at) AS newest FROM source_freshness) AS freshness
+"""
+
+
+def latest_data_time(conn: Connection[Any]) -> datetime | None:
+    """The newest event time over all sources, capped at the database clock; None when nothing came yet.
+
+    The cap keeps a source with a clock running ahead from pulling every window into the future.
+    Cost: one pass over ``source_freshness`` (one row per source: tens of rows).
+    """
+    row = conn.execute(_LATEST_DATA_TIME).fetchone()
+    return None if row is None else row[0]
+
+
+def _reference(conn: Connection[Any], now: datetime | None) -> datetime | None:
+    return now if now is not None else latest_data_time(conn)
+
+
+_FACILITY_STATUS: LiteralString = """
+WITH beds AS (
+    SELECT facility_id, sum(beds_total)::int AS beds_total, sum(beds_occupied)::int AS beds_occupied,
+           count(*)::int AS units_reporting, min(observed_at) AS snapshot_at
+    FROM bed_occupancy_current
+    GROUP BY facility_id
+), planned AS (
+    SELECT facility_id, sum(beds)::int AS planned_beds FROM facility_units GROUP BY facility_id
+), adm AS (
+    SELECT facility_id,
+           sum(admissions) FILTER (WHERE bucket >= %(last_24h)s)::int AS last_24h,
+           sum(admissions) FILTER (WHERE bucket < %(last_24h)s)::int AS prev_24h
+    FROM admissions_hourly
+    WHERE bucket >= %(prev_24h)s AND bucket <= %(hour)s
+    GROUP BY facility_id
+), ed AS (
+    SELECT facility_id,
+           sum(visits) FILTER (WHERE bucket = %(last_hour)s)::int AS last_hour,
+           sum(visits)::int AS last_24h
+    FROM emergency_visits_hourly
+    WHERE bucket >= %(last_24h)s AND bucket <= %(hour)s
+    GROUP BY facility_id
+)
+SELECT f.facility_id, f.name, f.commune_code, f.has_emergency_department,
+       coalesce(planned.planned_beds, 0) AS planned_beds,
+       beds.beds_total, beds.beds_occupied, coalesce(beds.units_reporting, 0) AS units_reporting,
+       beds.snapshot_at,
+       coalesce(adm.last_24h, 0) AS admissions_24h, coalesce(adm.prev_24h, 0) AS admissions_prev_24h,
+       coalesce(ed.last_hour, 0) AS ed_visits_last_hour, coalesce(ed.last_24h, 0) AS ed_visits_24h
+FROM facilities f
+LEFT JOIN beds USING (facility_id)
+LEFT JOIN planned USING (facility_id)
+LEFT JOIN adm USING (facility_id)
+LEFT JOIN ed USING (facility_id)
+ORDER BY f.name
+"""
+
+
+def facility_statuses(conn: Connection[Any], now: datetime) -> list[FacilityStatus]:
+    """One row per reference facility: current beds, admissions 24 h vs the 24 h before, ED visits.
+
+    Cost: 48 hourly buckets of ``admissions_hourly`` and 24 of ``emergency_visits_hourly`` grouped by
+    facility, plus the live beds table (one row per unit) and the reference tables.
+    """
+    hour = hour_floor(now)
+    params = {
+        "hour": hour,
+        "last_hour": hour - timedelta(hours=1),
+        "last_24h": hour - timedelta(hours=23),
+        "prev_24h": hour - timedelta(hours=47),
+    }
+    with conn.cursor(row_factory=class_row(FacilityStatus)) as cur:
+        return cur.execute(_FACILITY_STATUS, params).fetchall()
+
+
+_COMMUNE_ACTIVITY: LiteralString = """
+WITH adm AS (
+    SELECT commune_code, sum(admissions)::int AS n
+    FROM admissions_commune_daily
+    WHERE bucket >= %(since)s AND bucket <= %(until)s
+    GROUP BY commune_code
+), ed AS (
+    SELECT commune_code, sum(visits)::int AS n
+    FROM emergency_visits_commune_daily
+    WHERE bucket >= %(since)s AND bucket <= %(until)s
+    GROUP BY commune_code
+)
+SELECT c.code AS commune_code, c.name, c.population,
+       coalesce(adm.n, 0) AS admissions, coalesce(ed.n, 0) AS ed_visits
+FROM communes c
+LEFT JOIN adm ON adm.commune_code = c.code
+LEFT JOIN ed ON ed.commune_code = c.code
+UNION ALL
+SELECT NULL, NULL, NULL,
+       coalesce((SELECT sum(n) FROM adm
+                 WHERE commune_code IS NULL OR commune_code NOT IN (SELECT code FROM communes)), 0)::int,
+       coalesce((SELECT sum(n) FROM ed
+                 WHERE commune_code IS NULL OR commune_code NOT IN (SELECT code FROM communes)), 0)::int
+ORDER BY population DESC NULLS LAST, name
+"""
+
+
+def commune_activity(conn: Connection[Any], now: datetime, days: int = 7) -> list[CommuneActivity]:
+    """Admissions and ED visits by commune of residence over the last ``days`` local days (today included).
+
+    The rows come in descending population, then one last row (``commune_code`` None) for residences
+    unknown or outside the territory, so that the column sums equal the facilities' totals.
+    Cost: ``days`` daily buckets of the two commune-daily aggregates grouped by commune.
+    """
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    today = now.astimezone(LOCAL_TZ).date()
+    params = {"since": local_day_start(today - timedelta(days=days - 1)), "until": now}
+    with conn.cursor(row_factory=class_row(CommuneActivity)) as cur:
+        return cur.execute(_COMMUNE_ACTIVITY, params).fetchall()
+
+
+_HOURLY_ACTIVITY: LiteralString = """
+WITH hours AS (
+    SELECT generate_series(%(first)s::timestamptz, %(last)s::timestamptz, interval '1 hour') AS bucket
+), adm AS (
+    SELECT bucket, sum(admissions)::int AS n FROM admissions_hourly
+    WHERE bucket >= %(first)s AND bucket <= %(last)s
+      AND (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
+    GROUP BY bucket
+), ed AS (
+    SELECT bucket, sum(visits)::int AS n FROM emergency_visits_hourly
+    WHERE bucket >= %(first)s AND bucket <= %(last)s
+      AND (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
+    GROUP BY bucket
+), beds AS (
+    SELECT bucket, sum(beds_occupied_avg)::float8 AS occupied, sum(beds_total_max)::int AS total
+    FROM bed_occupancy_hourly
+    WHERE bucket >= %(first)s AND bucket <= %(last)s
+      AND (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
+    GROUP BY bucket
+)
+SELECT hours.bucket, coalesce(adm.n, 0) AS admissions, coalesce(ed.n, 0) AS ed_visits,
+       beds.occupied AS beds_occupied, beds.total AS beds_total
+FROM hours
+LEFT JOIN adm USING (bucket)
+LEFT JOIN ed USING (bucket)
+LEFT JOIN beds USING (bucket)
+ORDER BY hours.bucket
+"""
+
+
+def hourly_activity(
+    conn: Connection[Any], *, hours: int, facility_id: str | None = None, now: datetime | None = None
+) -> list[HourlyPoint]:
+    """Hourly admissions, ED visits and bed occupancy over the last ``hours`` hours, every hour present.
+
+    Args:
+        conn: A connection inside the caller's transaction.
+        hours: Length of the window in hourly buckets, the one containing ``now`` included.
+        facility_id: One facility, or None for the whole territory (unknown facilities included).
+        now: The reference instant; None means the newest data time (no rows when the store is empty).
+
+    Cost: ``hours`` buckets of each of the three hourly aggregates, grouped by hour.
+    """
+    if hours < 1:
+        raise ValueError(f"hours must be at least 1, got {hours}")
+    reference = _reference(conn, now)
+    if reference is None:
+        return []
+    last = hour_floor(reference)
+    params = {"first": last - timedelta(hours=hours - 1), "last": last, "facility": facility_id}
+    with conn.cursor(row_factory=class_row(HourlyPoint)) as cur:
+        return cur.execute(_HOURLY_ACTIVITY, params).fetchall()
+
+
+_LATEST_ENVIRONMENT: LiteralString = """
+WITH per_hour AS (
+    SELECT indicator, bucket, avg(value_avg)::float8 AS value_mean, max(value_max)::float8 AS value_max,
+           count(DISTINCT station_id)::int AS stations, min(station_id) AS first_station
+    FROM environment_hourly
+    WHERE bucket > %(since)s AND bucket <= %(until)s
+    GROUP BY indicator, bucket
+)
+SELECT DISTINCT ON (p.indicator) p.indicator, p.bucket, p.value_mean, p.value_max, p.stations,
+       CASE WHEN p.stations = 1 THEN s.name END AS station_name
+FROM per_hour p
+LEFT JOIN stations s ON s.station_id = p.first_station
+ORDER BY p.indicator, p.bucket DESC
+"""
+
+
+def latest_environment(
+    conn: Connection[Any], now: datetime, lookback: timedelta = ENVIRONMENT_LOOKBACK
+) -> list[EnvironmentReading]:
+    """The newest hour with a value of each indicator within ``lookback`` before ``now``, by indicator name.
+
+    Cost: the ``lookback`` window of ``environment_hourly`` (stations x indicators x hours: a few thousand rows).
+    """
+    params = {"since": now - lookback, "until": now}
+    with conn.cursor(row_factory=class_row(EnvironmentReading)) as cur:
+        return cur.execute(_LATEST_ENVIRONMENT, params).fetchall()
+
+
+_SOURCE_FRESHNESS: LiteralString = """
+SELECT f.topic, f.source_id, f.last_event_at, f.last_ingested_at, f.events_total, s.kind AS station_kind
+FROM source_freshness f
+LEFT JOIN stations s ON s.station_id = f.source_id
+ORDER BY f.topic, f.source_id
+"""
+
+
+def source_freshness(conn: Connection[Any]) -> list[SourceFreshness]:
+    """Every source's last event and ingestion times. Cost: the whole (small) ``source_freshness`` table."""
+    with conn.cursor(row_factory=class_row(SourceFreshness)) as cur:
+        return cur.execute(_SOURCE_FRESHNESS).fetchall()
+
+
+def load_overview(conn: Connection[Any], now: datetime | None = None, commune_days: int = 7) -> Overview:
+    """Everything the overview page shows besides the chart.
+
+    With no data at all, the windows end at the wall clock: facilities are still listed, with no beds
+    and zero counts, and ``reference_time`` is None so that the page can say so.
+    """
+    reference = _reference(conn, now)
+    anchor = reference if reference is not None else datetime.now(UTC)
+    return Overview(
+        reference_time=reference,
+        facilities=facility_statuses(conn, anchor),
+        communes=commune_activity(conn, anchor, commune_days),
+        environment=latest_environment(conn, anchor),
+        freshness=source_freshness(conn),
+    )
+
