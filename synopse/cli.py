@@ -111,9 +111,15 @@ def streams_worker() -> None:
 
 @app.command()
 def simulate(
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same events.")] = 44,
-    backfill_days: Annotated[float, typer.Option(help="Days of history generated at once before going live.")] = 14,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second in the live phase.")] = 1.0,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed: the same seed gives the same events. [default: 44]")
+    ] = None,
+    backfill_days: Annotated[
+        float | None, typer.Option(help="Days of history generated at once before going live. [default: 14]")
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="Simulated seconds per real second in the live phase. [default: 1]")
+    ] = None,
     until: Annotated[
         datetime | None, typer.Option(help="Stop at this simulated instant (ISO 8601, UTC if no zone).")
     ] = None,
@@ -123,7 +129,13 @@ def simulate(
 
     settings = _settings()
     try:
-        simulate_command(settings, seed=seed, backfill_days=backfill_days, speed=speed, until=until)
+        simulate_command(
+            settings,
+            seed=settings.simulator.seed if seed is None else seed,
+            backfill_days=settings.simulator.backfill_days if backfill_days is None else backfill_days,
+            speed=settings.simulator.speed if speed is None else speed,
+            until=until,
+        )
     except SynopseError as exc:
         _fail(str(exc))
 

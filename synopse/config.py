@@ -96,6 +96,15 @@ class StreamsSettings(BaseModel):
     web_port: int = Field(default=6066, ge=1, le=65535, description="faust web server (/metrics).")
 
 
+class SimulatorSettings(BaseModel):
+    """The simulated territory fed by `synopse up` (and the defaults of `synopse simulate`)."""
+
+    seed: int = Field(default=44, description="Same seed, same events.")
+    # Two weeks of history: enough for 7-day sums and week-on-week changes on the first screen.
+    backfill_days: float = Field(default=14.0, ge=0, le=3660)
+    speed: float = Field(default=1.0, gt=0, le=100_000, description="Simulated seconds per real second, live.")
+
+
 class DashboardSettings(BaseModel):
     """The web front end."""
 
@@ -123,6 +132,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = RuntimeSettings()
     streams: StreamsSettings = StreamsSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -30,6 +30,10 @@ LOCAL_TZ = ZoneInfo("Europe/Paris")  # the zone of the daily aggregates (French 
 # Rates per inhabitant are per 100,000, the unit of French surveillance bulletins.
 PER_INHABITANTS = 100_000
 
+# Commune tiles cover a week: small communes see a few cases a day, and a whole week evens out the
+# weekday pattern (fewer scheduled admissions at weekends) so that two communes compare fairly.
+COMMUNE_WINDOW_DAYS = 7
+
 # Pollen is published daily and wastewater once or twice a week: look back a little over a week so
 # that their latest value is still found; the value's own time is returned and shown with it.
 ENVIRONMENT_LOOKBACK = timedelta(days=8)
@@ -42,9 +46,12 @@ _UNITS_BY_INDICATOR = {indicator.value: unit for indicator, unit in INDICATOR_UN
 
 
 def _rate(count: int, population: int | None) -> float | None:
-    if not population:
-        return None
-    return count * PER_INHABITANTS / population
+    return count * PER_INHABITANTS / population if population else None
+
+
+def _occupancy(occupied: float | None, total: int | None) -> float | None:
+    # No snapshot, or a unit reporting no staffed bed at all: there is no rate, which is not 0 %.
+    return occupied / total if occupied is not None and total else None
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,7 @@ class FacilityStatus:
     @property
     def occupancy_rate(self) -> float | None:
         """Occupied over staffed beds (may exceed 1 in a crisis); None without a usable snapshot."""
-        if self.beds_total is None or self.beds_occupied is None or self.beds_total == 0:
-            return None
-        return self.beds_occupied / self.beds_total
+        return _occupancy(self.beds_occupied, self.beds_total)
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,7 @@ class HourlyPoint:
 
     @property
     def occupancy_rate(self) -> float | None:
-        if self.beds_total is None or self.beds_occupied is None or self.beds_total == 0:
-            return None
-        return self.beds_occupied / self.beds_total
+        return _occupancy(self.beds_occupied, self.beds_total)
 
 
 @dataclass(frozen=True)
@@ -267,7 +270,9 @@ ORDER BY population DESC NULLS LAST, name
 """
 
 
-def commune_activity(conn: Connection[Any], now: datetime, days: int = 7) -> list[CommuneActivity]:
+def commune_activity(
+    conn: Connection[Any], now: datetime, days: int = COMMUNE_WINDOW_DAYS
+) -> list[CommuneActivity]:
     """Admissions and ED visits by commune of residence over the last ``days`` local days (today included).
 
     The rows come in descending population, then one last row (``commune_code`` None) for residences
@@ -378,7 +383,9 @@ def source_freshness(conn: Connection[Any]) -> list[SourceFreshness]:
         return cur.execute(_SOURCE_FRESHNESS).fetchall()
 
 
-def load_overview(conn: Connection[Any], now: datetime | None = None, commune_days: int = 7) -> Overview:
+def load_overview(
+    conn: Connection[Any], now: datetime | None = None, commune_days: int = COMMUNE_WINDOW_DAYS
+) -> Overview:
     """Everything the overview page shows besides the chart.
 
     With no data at all, the windows end at the wall clock: facilities are still listed, with no beds

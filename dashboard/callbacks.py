@@ -1,0 +1,188 @@
+"""Thin callbacks of the overview page: plain functions from a row source and inputs to component trees.
+
+The seam is :class:`IndicatorSource`: :class:`PoolSource` reads the database through
+:mod:`synopse.db.indicators`; a test gives a fake with canned rows. :func:`register_callbacks` only wires
+those plain functions to Dash ids, so that every decision is tested without a server.
+A database that cannot be read does not blank the page: the tiles keep their last values and the
+status bar says the data could not be refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import dash
+import plotly.graph_objects as go
+import psycopg
+from dash import Input, Output, State
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from dashboard import components, ids
+from dashboard.figures import activity_figure, activity_summary
+from dashboard.text import t
+from synopse.db.indicators import (
+    DEFAULT_STATEMENT_TIMEOUT,
+    HourlyPoint,
+    Overview,
+    hourly_activity,
+    load_overview,
+    set_statement_timeout,
+)
+from synopse.errors import ServiceUnavailableError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Waiting longer than this for a pooled connection means the database or the pool is saturated;
+# better to say so on the page than to hold the web worker. Well under the 15 s minimum refresh.
+POOL_WAIT = timedelta(seconds=5)
+
+
+def wall_clock() -> datetime:
+    """The current instant (UTC): the default clock, replaced by a fixed one in tests."""
+    return datetime.now(UTC)
+
+
+class IndicatorSource(Protocol):
+    """Where the callbacks read their rows."""
+
+    def overview(self) -> Overview: ...
+
+    def activity(self, facility_id: str | None, hours: int) -> list[HourlyPoint]: ...
+
+
+class PoolSource:
+    """Reads the indicators through a connection pool, one short transaction per refresh."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[Any],
+        *,
+        now: datetime | None = None,
+        statement_timeout: timedelta = DEFAULT_STATEMENT_TIMEOUT,
+    ) -> None:
+        """Read through ``pool``.
+
+        Args:
+            pool: A pool opened (and later closed) by the entry point.
+            now: A fixed reference instant for the windows; None follows the newest data time.
+            statement_timeout: Longest time one query may take before it is cancelled.
+        """
+        self._pool = pool
+        self._now = now
+        self._statement_timeout = statement_timeout
+
+    def overview(self) -> Overview:
+        try:
+            with self._pool.connection(timeout=POOL_WAIT.total_seconds()) as conn:
+                set_statement_timeout(conn, self._statement_timeout)
+                return load_overview(conn, self._now)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise ServiceUnavailableError(f"cannot read the overview: {exc}") from exc
+
+    def activity(self, facility_id: str | None, hours: int) -> list[HourlyPoint]:
+        try:
+            with self._pool.connection(timeout=POOL_WAIT.total_seconds()) as conn:
+                set_statement_timeout(conn, self._statement_timeout)
+                return hourly_activity(conn, hours=hours, facility_id=facility_id, now=self._now)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise ServiceUnavailableError(f"cannot read the hourly activity: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """What the refresh callback sends to the page (``dash.no_update`` keeps a part as it is)."""
+
+    status: Any
+    facility_tiles: Any
+    commune_table: Any
+    environment: Any
+    facility_options: Any
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.status, self.facility_tiles, self.commune_table, self.environment, self.facility_options)
+
+
+def facility_options(overview: Overview) -> list[dict[str, str]]:
+    """The facility picker's options: the whole territory first, then the facilities by name."""
+    return [{"label": t("all_territory"), "value": ids.ALL_TERRITORY}] + [
+        {"label": f.name, "value": f.facility_id} for f in overview.facilities
+    ]
+
+
+def refresh_overview(source: IndicatorSource, clock: Clock = wall_clock) -> OverviewView:
+    """Read the overview and build every part of the page but the chart."""
+    wall_now = clock()
+    try:
+        overview = source.overview()
+    except ServiceUnavailableError as exc:
+        log.warning("dashboard refresh failed: %s", exc)
+        keep = dash.no_update
+        return OverviewView(components.unavailable_bar(wall_now), keep, keep, keep, keep)
+    names = {f.facility_id: f.name for f in overview.facilities}
+    return OverviewView(
+        status=components.status_bar(overview.reference_time, overview.freshness, wall_now, names),
+        facility_tiles=components.facility_tiles(overview.facilities, overview.reference_time),
+        commune_table=components.commune_table(overview.communes),
+        environment=components.environment_panel(overview.environment),
+        facility_options=facility_options(overview),
+    )
+
+
+def _scope_label(facility_value: str | None, options: list[dict[str, str]] | None) -> str:
+    for option in options or []:
+        if option.get("value") == facility_value:
+            return option.get("label", facility_value or "")
+    return t("all_territory")
+
+
+def update_activity(
+    source: IndicatorSource,
+    facility_value: str | None,
+    period: str | None,
+    options: list[dict[str, str]] | None = None,
+) -> tuple[go.Figure | Any, str]:
+    """The chart and its one-sentence summary for the picked facility ("whole territory") and period."""
+    period_key = period if period in ids.PERIOD_HOURS else ids.DEFAULT_PERIOD
+    facility_id = None if facility_value in (None, ids.ALL_TERRITORY) else facility_value
+    try:
+        points = source.activity(facility_id, ids.PERIOD_HOURS[period_key])
+    except ServiceUnavailableError as exc:
+        log.warning("dashboard chart refresh failed: %s", exc)
+        return dash.no_update, t("db_unavailable")
+    title = t("chart_title", scope=_scope_label(facility_value, options), period=t(period_key))
+    return activity_figure(points, title), activity_summary(points)
+
+
+def register_callbacks(app: dash.Dash, source: IndicatorSource, clock: Clock = wall_clock) -> None:
+    """Wire the plain functions above to the page's component ids."""
+
+    def _refresh(_n_intervals: int | None) -> tuple[Any, ...]:
+        return refresh_overview(source, clock).as_tuple()
+
+    def _chart(
+        _n_intervals: int | None, facility_value: str | None, period: str | None, options: list[dict[str, str]] | None
+    ) -> tuple[Any, str]:
+        return update_activity(source, facility_value, period, options)
+
+    app.callback(
+        Output(ids.STATUS, "children"),
+        Output(ids.FACILITY_TILES, "children"),
+        Output(ids.COMMUNE_TABLE, "children"),
+        Output(ids.ENVIRONMENT_PANEL, "children"),
+        Output(ids.FACILITY_PICKER, "options"),
+        Input(ids.REFRESH, "n_intervals"),
+    )(_refresh)
+    app.callback(
+        Output(ids.ACTIVITY_CHART, "figure"),
+        Output(ids.CHART_SUMMARY, "children"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.FACILITY_PICKER, "value"),
+        Input(ids.PERIOD_PICKER, "value"),
+        State(ids.FACILITY_PICKER, "options"),
+    )(_chart)

@@ -1,0 +1,1 @@
+"""Page layouts of the dashboard: one module per page, each a pure function returning its component tree."""
