@@ -112,16 +112,25 @@ def streams_worker() -> None:
 @app.command()
 def simulate(
     seed: Annotated[
-        int | None, typer.Option(help="Random seed: the same seed gives the same events. [default: 44]")
+        int | None, typer.Option(help="Same seed, same events. Default 44 (SYNOPSE_SIMULATOR__SEED).")
     ] = None,
     backfill_days: Annotated[
-        float | None, typer.Option(help="Days of history generated at once before going live. [default: 14]")
+        float | None, typer.Option(help="Days of history generated at once before going live. Default 14.")
     ] = None,
     speed: Annotated[
-        float | None, typer.Option(help="Simulated seconds per real second in the live phase. [default: 1]")
+        float | None, typer.Option(help="Simulated seconds per real second in the live phase. Default 1 (real time).")
     ] = None,
     until: Annotated[
         datetime | None, typer.Option(help="Stop at this simulated instant (ISO 8601, UTC if no zone).")
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(help="summer (epidemic wave, heat wave, PM10), winter (bronchiolitis, flu, PM10), or auto."),
+    ] = None,
+    max_hours: Annotated[float | None, typer.Option(help="Stop after this many simulated hours.")] = None,
+    reference: Annotated[
+        datetime | None,
+        typer.Option(help="The scenario's 'now' (episodes sit around it); the same one re-sends the same events."),
     ] = None,
 ) -> None:
     """Produce a realistic simulated territory (hospitals, weather, air, pollen, wastewater) to the broker."""
@@ -135,6 +144,9 @@ def simulate(
             backfill_days=settings.simulator.backfill_days if backfill_days is None else backfill_days,
             speed=settings.simulator.speed if speed is None else speed,
             until=until,
+            scenario=settings.simulator.scenario if scenario is None else scenario,
+            max_hours=max_hours,
+            reference=reference,
         )
     except SynopseError as exc:
         _fail(str(exc))

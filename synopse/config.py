@@ -100,6 +100,9 @@ class SimulatorSettings(BaseModel):
     """The simulated territory fed by `synopse up` (and the defaults of `synopse simulate`)."""
 
     seed: int = Field(default=44, description="Same seed, same events.")
+    scenario: Literal["auto", "summer", "winter"] = Field(
+        default="auto", description="summer: heat wave; winter: bronchiolitis and flu; auto: the real season."
+    )
     # Two weeks of history: enough for 7-day sums and week-on-week changes on the first screen.
     backfill_days: float = Field(default=14.0, ge=0, le=3660)
     speed: float = Field(default=1.0, gt=0, le=100_000, description="Simulated seconds per real second, live.")

@@ -103,7 +103,8 @@ _AIR = (Indicator.PM10, Indicator.PM2_5, Indicator.NO2, Indicator.O3)
 
 STATIONS: tuple[Station, ...] = (
     Station("07222", "Nantes-Bouguenais (Météo-France)", "weather", "44020", 47.1500, -1.6083,
-            (Indicator.TEMPERATURE,)),
+            (Indicator.TEMPERATURE, Indicator.TEMPERATURE_DAILY_MIN, Indicator.TEMPERATURE_DAILY_MAX,
+             Indicator.TEMPERATURE_DAILY_MEAN)),
     Station("FR23188", "Cim. Bouteillerie", "air_quality", "44109", 47.2222, -1.5374, _AIR),
     Station("FR23251", "Frères Goncourt", "air_quality", "44109", 47.2335, -1.5648,
             (Indicator.PM10, Indicator.NO2)),
