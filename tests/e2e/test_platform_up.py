@@ -74,7 +74,7 @@ def test_up_runs_the_platform_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         wait_for(lambda: count(dsn, "admissions") > 0 and count(dsn, "environment_observations") > 0,
                  DATA_TIMEOUT_S, "simulated events in the store", log)
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['dashboard']}/", timeout=10) as page:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['dashboard']}/", timeout=10) as page:
             assert page.status == 200
 
         pool = open_pool(dsn, min_size=1, max_size=2)

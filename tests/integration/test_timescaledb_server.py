@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.services.timescaledb import TimescaleServer, start_timescaledb_server
+from tests.services.timescaledb import TimescaleServer
 
 pytestmark = pytest.mark.integration
 
