@@ -8,7 +8,7 @@ transaction, and commits it before the stream commits its Kafka offsets.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,10 +40,14 @@ class _Table:
     key: tuple[str, ...]
     source_field: str
     row: Callable[[Any], tuple[object, ...]]
+    key_positions: tuple[int, ...] = field(init=False)  # where the key columns sit in a row (hot path)
+
+    def __post_init__(self) -> None:
+        names = [c for c, _ in self.columns]
+        object.__setattr__(self, "key_positions", tuple(names.index(k) for k in self.key))
 
     def natural_key(self, row: tuple[object, ...]) -> tuple[object, ...]:
-        names = [c for c, _ in self.columns]
-        return tuple(row[names.index(k)] for k in self.key)
+        return tuple(row[i] for i in self.key_positions)
 
 
 _TABLES: dict[type[Event], _Table] = {

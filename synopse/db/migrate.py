@@ -139,7 +139,7 @@ def _resolve_timescale(conn: psycopg.Connection[Any], mode: TimescaleMode) -> bo
 
 
 def _apply(conn: psycopg.Connection[Any], migration: Migration) -> None:
-    log.info("applying migration", extra={"migration": migration.name})
+    log.info("applying migration %s", migration.name, extra={"migration": migration.name})
     try:
         with conn.transaction():
             conn.execute(migration.sql.encode())
