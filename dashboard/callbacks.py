@@ -26,12 +26,11 @@ from dashboard.figures import activity_figure, activity_summary
 from dashboard.text import t
 from synopse.db.indicators import (
     DEFAULT_STATEMENT_TIMEOUT,
-    HourlyPoint,
-    Overview,
     hourly_activity,
     load_overview,
     set_statement_timeout,
 )
+from synopse.domain.indicators import HourlyPoint, Overview
 from synopse.errors import ServiceUnavailableError
 
 log = logging.getLogger(__name__)

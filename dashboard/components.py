@@ -31,7 +31,7 @@ from dashboard.text import (
     t,
     topic_name,
 )
-from synopse.db.indicators import CommuneActivity, EnvironmentReading, FacilityStatus, SourceFreshness
+from synopse.domain.indicators import CommuneActivity, EnvironmentReading, FacilityStatus, SourceFreshness
 
 # Decimals shown per unit: a tenth of a degree matters for heat; µg/m³, pollen indices and genome
 # copies are not measured to better than a unit.

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from dashboard.status import OKABE_ITO, SATURATION_FROM, TENSION_FROM
 from dashboard.text import DISPLAY_TZ, fmt_int, fmt_percent, t
-from synopse.db.indicators import HourlyPoint
+from synopse.domain.indicators import HourlyPoint
 
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"  # no web font: offline
 # Colours and dashes of the series: different hues *and* different line styles, for colour-blind readers.

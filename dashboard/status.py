@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Final
 
 from dashboard.text import t
-from synopse.db.indicators import SourceFreshness
+from synopse.domain.indicators import SourceFreshness
 
 # Bed occupancy. Above about 85 % a hospital can no longer absorb a surge without delaying admissions
 # (the usual "safe occupancy" mark of hospital-capacity studies); from 95 % it is saturated, the level

@@ -14,9 +14,10 @@ import pytest
 from psycopg import sql
 
 from synopse.config import TimescaleMode
-from synopse.db.indicators import Overview, hourly_activity, load_overview, set_statement_timeout
+from synopse.db.indicators import hourly_activity, load_overview, set_statement_timeout
 from synopse.db.migrate import migrate
 from synopse.db.reference import seed_territory
+from synopse.domain.indicators import Overview
 from tests.integration.dashboard.dashboard_synthetic import REFERENCE, exact_events, load_events
 from tests.services.timescaledb import TimescaleServer
 

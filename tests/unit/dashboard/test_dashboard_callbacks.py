@@ -13,7 +13,7 @@ from dashboard.app import create_app
 from dashboard.callbacks import refresh_overview, update_activity
 from dashboard.pages.overview import layout
 from synopse.config import Settings
-from synopse.db.indicators import FacilityStatus, HourlyPoint, Overview
+from synopse.domain.indicators import FacilityStatus, HourlyPoint, Overview
 from synopse.errors import ServiceUnavailableError
 from tests.unit.dashboard.dash_tree import find, text
 

@@ -13,7 +13,7 @@ from dashboard.components import (
     status_bar,
 )
 from dashboard.status import OKABE_ITO
-from synopse.db.indicators import CommuneActivity, EnvironmentReading, FacilityStatus, SourceFreshness
+from synopse.domain.indicators import CommuneActivity, EnvironmentReading, FacilityStatus, SourceFreshness
 from tests.unit.dashboard.dash_tree import find, text
 
 NOW = datetime(2025, 1, 15, 12, 40, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dashboard.figures import activity_figure, activity_summary
-from synopse.db.indicators import HourlyPoint
+from synopse.domain.indicators import HourlyPoint
 
 START = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
 

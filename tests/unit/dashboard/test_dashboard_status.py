@@ -19,7 +19,7 @@ from dashboard.status import (
     source_is_late,
     source_late_after,
 )
-from synopse.db.indicators import SourceFreshness
+from synopse.domain.indicators import SourceFreshness
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
