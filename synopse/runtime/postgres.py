@@ -10,19 +10,16 @@ For production, point SYNOPSE_DB__DSN at a managed PostgreSQL/TimescaleDB instea
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Final, Self
+from typing import Final
 
 import psutil
 import psycopg
@@ -30,7 +27,7 @@ from psycopg import sql
 
 from synopse.errors import ServiceUnavailableError
 from synopse.runtime.ports import ensure_port_free, is_port_open
-from synopse.runtime.processes import RunAs, spawn, stop_process
+from synopse.runtime.processes import ChildServer, RunAs, spawn
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +71,7 @@ def postgres_bin_dir() -> Path:
     return bin_dir
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ChildServer):
     """A PostgreSQL server for `data_dir` on `host:port`, stopped with us.
 
     Use as a context manager or call `start` and `stop`. It is also a supervisor `Service`.
@@ -82,6 +79,9 @@ class EmbeddedPostgres:
     """
 
     name = "postgres"
+    label = "embedded PostgreSQL"
+    # SIGINT to the postmaster only: it stops its backends itself, in order (fast shutdown).
+    stop_whole_group = False
 
     def __init__(self, data_dir: Path, port: int, host: str = "127.0.0.1", *, log_path: Path | None = None) -> None:
         """Describe the server; nothing starts before `start`.
@@ -95,22 +95,13 @@ class EmbeddedPostgres:
         self.data_dir = data_dir.absolute()
         self.port = port
         self.host = host
-        self.log_path = log_path if log_path is not None else self.data_dir / "log" / "postgres.log"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        super().__init__()
+        self.server_log: Path = log_path if log_path is not None else self.data_dir / "log" / "postgres.log"
+        self.log_path = self.server_log
 
     def dsn(self, dbname: str = DATABASE) -> str:
         """A libpq connection URI for `dbname` as the superuser (no password: trust on loopback)."""
         return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{dbname}"
-
-    @property
-    def pid(self) -> int | None:
-        """The postmaster's process id while it runs."""
-        return self._proc.pid if self._proc is not None else None
-
-    def poll(self) -> int | None:
-        """None while running (or never started), else its return code."""
-        return self._proc.poll() if self._proc is not None else None
 
     def start(self, timeout_s: float = DEFAULT_START_TIMEOUT_S) -> None:
         """Initialise the data directory if needed, start the server, create the `synopse` database.
@@ -130,8 +121,8 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bin_dir, run_as)
         self._remove_stale_pid_file()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        self.server_log.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.server_log.open("ab")
         argv = [
             str(bin_dir / "postgres"),
             "-D",
@@ -210,7 +201,7 @@ class EmbeddedPostgres:
         while True:
             returncode = self._proc.poll()
             if returncode is not None:
-                raise PostgresStartError(f"PostgreSQL exited with code {returncode} while starting{self._log_tail()}")
+                raise PostgresStartError(f"PostgreSQL exited with code {returncode} while starting{self.log_tail()}")
             if is_port_open(self.host, self.port):
                 try:
                     with psycopg.connect(self.dsn(SUPERUSER), connect_timeout=2):
@@ -220,7 +211,7 @@ class EmbeddedPostgres:
             if time.monotonic() >= deadline:
                 raise PostgresStartError(
                     f"PostgreSQL did not accept a connection on {self.host}:{self.port} within "
-                    f"{timeout_s:g} s (last error: {error}){self._log_tail()}"
+                    f"{timeout_s:g} s (last error: {error}){self.log_tail()}"
                 )
             time.sleep(_PROBE_INTERVAL_S)
 
@@ -231,34 +222,9 @@ class EmbeddedPostgres:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
                 logger.info("created database %s", dbname)
 
-    def _log_tail(self, lines: int = 20) -> str:
-        if not self.log_path.exists():
-            return ""
-        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
-        return f"; last lines of {self.log_path}:\n" + "\n".join(tail)
-
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Fast-shutdown the server (SIGINT, then SIGKILL after `grace_s`); safe to call twice."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            # SIGINT to the postmaster only: it stops its backends itself, in order.
-            returncode = stop_process(
-                proc, "embedded PostgreSQL", signum=signal.SIGINT, grace_s=grace_s, whole_group=False
-            )
-            logger.info("embedded PostgreSQL stopped (code %d)", returncode)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        """Stop the server (SIGINT, then SIGKILL after `grace_s`); safe to call twice."""
+        super().stop(grace_s)
 
 
 def _server_env() -> dict[str, str]:

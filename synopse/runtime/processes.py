@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from types import TracebackType
+from typing import IO, Self
 
 logger = logging.getLogger(__name__)
 
@@ -220,3 +221,61 @@ def _wait_exited(
 def exit_code_of(returncode: int) -> int:
     """Map a `subprocess` return code to a shell-style exit status (128 + N for signal N)."""
     return 128 - returncode if returncode < 0 else returncode
+
+
+class ChildServer:
+    """What the embedded broker and PostgreSQL share: one child process, its log file, a clean stop.
+
+    Subclasses set the class attributes and implement ``start`` (spawning into ``self._proc`` and
+    writing to ``self._log``); ``stop`` and the context manager come from here.
+    """
+
+    label: str = "server"  # for messages: "embedded broker"
+    stop_signal: int = signal.SIGINT
+    stop_whole_group: bool = True  # False: signal the leader only (it stops its own children, in order)
+    log_path: Path | None = None
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def poll(self) -> int | None:
+        """None while running (or never started), else its return code."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self, grace_s: float = DEFAULT_GRACE_S) -> None:
+        """Stop the server (``stop_signal``, then SIGKILL after ``grace_s``); safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            returncode = stop_process(
+                proc, self.label, signum=self.stop_signal, grace_s=grace_s, whole_group=self.stop_whole_group
+            )
+            logger.info("%s stopped (code %d)", self.label, returncode)
+        if self._log is not None:
+            with contextlib.suppress(OSError):
+                self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the server's log, to append to an error message ("" if there is none)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        tail = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        return f"; last lines of {self.log_path}:\n" + "\n".join(tail)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
