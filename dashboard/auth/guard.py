@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({LOGIN_PATH, "/health", "/_favicon.ico"})
+# Browsers ask for /favicon.ico on every page, the login page included: answering it with a login form
+# would replace the pending login cookie and expire the form the user is filling in.
+PUBLIC_PATHS = frozenset({LOGIN_PATH, "/health", "/_favicon.ico", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/",)
 # Dash endpoints and the API answer scripts: 401 there, never a redirect to an HTML page.
 MACHINE_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")
