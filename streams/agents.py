@@ -1,14 +1,19 @@
 """The ingestion agents: one per input topic, each batch decoded, stored in one transaction, then acked.
 
-Per batch of Kafka messages: decode with the domain codec, upsert the valid events in ONE database
-transaction, send what failed its contract to the dead-letter topic, and only then ack the messages so
-that faust may commit their offsets. Nothing is acked before it is stored: a crash or a stop in the
-middle means Kafka redelivers the batch, and the idempotent upserts make that harmless.
+Per batch of Kafka messages: decode (``streams.decoding``), upsert the valid events and the partitions'
+progress counters in ONE database transaction, send what failed its contract to the dead-letter topic,
+and only then ack the messages so that faust may commit their offsets. Nothing is acked before it is
+stored: a crash or a stop in the middle means Kafka redelivers the batch, and the idempotent upserts
+make that harmless.
+
+The agent overlaps two batches: it decodes batch N+1 (Python, this process's core) while batch N is
+being written (PostgreSQL, another process). Writes stay in order, one at a time per agent.
 
 A transient database error (connection lost, pool exhausted, deadlock) retries the same batch with
-capped exponential backoff, so the worker neither loses it nor dies in a crash loop. A data or integrity
-error (a contract the codec let through but the database refuses) isolates the offending messages:
-each is retried in its own transaction and those still refused are dead-lettered.
+capped exponential backoff, so the worker neither loses it nor dies in a crash loop; meanwhile the
+agent takes no new batch, so consumption pauses (faust stops fetching once its buffers are full). A
+data or integrity error (a contract the codec let through but the database refuses) isolates the
+offending messages: each is retried in its own transaction and those still refused are dead-lettered.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -28,17 +33,15 @@ from mode import CrashingSupervisor
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from streams.deadletter import DeadLetter, SourcePosition, build_dead_letter
+from streams.batches import BatchOutcome, Feed, Incoming, MessagePlan, PreparedBatch, plan_message, progress_of
+from streams.deadletter import DeadLetter, build_dead_letter, log_dead_letters
+from streams.decoding import ReferenceIds
 from streams.metrics import StreamMetrics
-from synopse.db.ingest import WriteCounts, store_events
-from synopse.domain.codec import Rejected, decode_message
+from synopse.db.health import record_progress
+from synopse.db.ingest import StoreOptions, WriteCounts, known_source_ids, store_events
+from synopse.domain.codec import Rejected
 from synopse.domain.events import Event
 from synopse.domain.topics import (
-    DLQ_HEADER_ERROR,
-    DLQ_HEADER_INDEX,
-    DLQ_HEADER_OFFSET,
-    DLQ_HEADER_PARTITION,
-    DLQ_HEADER_TOPIC,
     TopicSpec,
 )
 from synopse.errors import ServiceUnavailableError
@@ -46,11 +49,21 @@ from synopse.errors import ServiceUnavailableError
 logger = logging.getLogger(__name__)
 
 # Events per INSERT statement inside a batch's transaction: an envelope may carry hundreds of events and
-# a batch a thousand envelopes; 5000 rows keep each statement's arrays to a few megabytes and the
-# decoded models in memory bounded, while the round trips stay few.
+# a batch a thousand envelopes; 5000 rows keep each COPY to a few megabytes and a statement's locks
+# short, while the round trips stay few.
 STORE_CHUNK_EVENTS = 5000
+# How long a batch waits for a database connection before counting as a failed attempt (and retrying
+# with backoff): a pool emptied by an outage then shows as retries within seconds, not after the pool's
+# default 30 s.
+CONNECTION_WAIT_S = 5.0
+# Decoding a large batch is CPU work: give the loop a turn at least this often (seconds), so that the
+# consumer's heartbeats and the web server keep running, without paying a loop turn per message.
+_YIELD_EVERY_S = 0.005
 
 DeadLetterSender = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+# Crash requests in flight (asyncio keeps only weak references to tasks).
+_crashing: set[asyncio.Future[Any]] = set()
 
 
 @dataclass(frozen=True)
@@ -69,60 +82,6 @@ class Backoff:
         return float(min(self.max_s, self.initial_s * 2 ** max(0, attempt - 1)))
 
 
-@dataclass(frozen=True)
-class Incoming:
-    """One Kafka message of a batch: where it was read, and its value."""
-
-    position: SourcePosition
-    value: bytes | None
-
-    @classmethod
-    def from_event(cls, event: EventT[Any]) -> Incoming:
-        message = event.message
-        key = message.key if isinstance(message.key, bytes | None) else bytes(message.key)
-        value = message.value if isinstance(message.value, bytes | None) else bytes(message.value)
-        return cls(SourcePosition(message.topic, message.partition, message.offset, key), value)
-
-
-@dataclass
-class MessagePlan:
-    """What to do with one message: the events to store and the dead letters to send."""
-
-    incoming: Incoming
-    events: list[Event]
-    dead_letters: list[DeadLetter]
-
-    @property
-    def events_in(self) -> int:
-        """Events the message carried, valid or not (a message that is not even JSON counts as one)."""
-        return len(self.events) + len(self.dead_letters)
-
-
-def plan_message(spec: TopicSpec, incoming: Incoming, *, dead_letter_topic: str, now: datetime) -> MessagePlan:
-    """Decode one message into events to store and dead letters to send (pure)."""
-    decoded = decode_message(spec, incoming.value)
-    letters = [
-        build_dead_letter(rejected, source=incoming.position, dead_letter_topic=dead_letter_topic, now=now)
-        for rejected in decoded.rejected
-    ]
-    return MessagePlan(incoming, decoded.events, letters)
-
-
-@dataclass
-class BatchOutcome:
-    """What a batch did: counts for the metrics and the dead letters to send once it is stored."""
-
-    messages: int = 0
-    events_in: int = 0
-    counts: WriteCounts = field(default_factory=WriteCounts)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-
-    def add(self, plan: MessagePlan) -> None:
-        self.messages += 1
-        self.events_in += plan.events_in
-        self.dead_letters.extend(plan.dead_letters)
-
-
 def is_refused_data(exc: BaseException) -> bool:
     """True for errors about the data itself (SQLSTATE classes 22 and 23): retrying them as is fails again."""
     return isinstance(exc, psycopg.DataError | psycopg.IntegrityError)
@@ -138,38 +97,74 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class BatchIngestor:
-    """Stores the batches of every agent; given its database pool when the worker starts."""
+    """Stores the batches of every agent; given its database pool and options when the worker starts."""
 
-    def __init__(self, metrics: StreamMetrics, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, metrics: StreamMetrics, *, backoff: Backoff | None = None, consumer_group: str = "") -> None:
         self.metrics = metrics
         self.backoff = backoff or Backoff()
+        self.consumer_group = consumer_group
         self.pool: AsyncConnectionPool | None = None
+        self.options = StoreOptions()
+        #: Facilities and stations of the reference data, read when the pool opens and at each health round.
+        self.reference = ReferenceIds()
 
     def _require_pool(self) -> AsyncConnectionPool:
         if self.pool is None:
             raise ServiceUnavailableError("the database pool is not open (the worker has not started)")
         return self.pool
 
-    async def process(
-        self, spec: TopicSpec, batch: Sequence[Incoming], *, dead_letter_topic: str, send: DeadLetterSender
-    ) -> BatchOutcome:
-        """Store a batch (retrying while the database is away), then send its dead letters.
+    async def prepare(
+        self, feed: Feed, batch: Sequence[Incoming], *, max_events: int | None = None
+    ) -> PreparedBatch:
+        """Decode the messages of a batch (CPU only; yields to the loop every few milliseconds).
 
-        Returns only once both are done; the caller acks the messages after that.
+        With ``max_events``, stops after the message that reaches that many events: the caller stores
+        that slice and prepares the rest next (``len(prepared.plans)`` messages were consumed).
         """
         started = time.perf_counter()
         now = datetime.now(UTC)
+        plans = []
+        turn = started
+        events = 0
+        for incoming in batch:
+            plan = plan_message(
+                feed.spec, incoming, dead_letter_topic=feed.dead_letter_topic, now=now, decode=feed.decode
+            )
+            plans.append(plan)
+            events += plan.events_in
+            if max_events is not None and events >= max_events:
+                break
+            if time.perf_counter() - turn > _YIELD_EVERY_S:
+                await asyncio.sleep(0)
+                turn = time.perf_counter()
+        return PreparedBatch(feed, plans, now, started)
+
+    async def process(
+        self, spec: TopicSpec | Feed, batch: Sequence[Incoming], *, dead_letter_topic: str = "",
+        send: DeadLetterSender,
+    ) -> BatchOutcome:
+        """Decode and store a batch, then send its dead letters (what the agent does, in one call)."""
+        feed = spec if isinstance(spec, Feed) else Feed.json(spec, dead_letter_topic)
+        return await self.commit(await self.prepare(feed, batch), send=send)
+
+    async def commit(self, prepared: PreparedBatch, *, send: DeadLetterSender) -> BatchOutcome:
+        """Store a decoded batch (retrying while the database is away), then send its dead letters.
+
+        Returns only once both are done; the caller acks the messages after that.
+        """
+        feed = prepared.feed
         store = self._store_batch
         attempt = 0
         while True:
             try:
-                outcome = await store(spec, batch, dead_letter_topic, now)
+                outcome = await store(prepared)
                 break
             except Exception as exc:
                 if is_refused_data(exc) and store == self._store_batch:
                     logger.warning(
                         "batch refused by the database; storing its messages one by one",
-                        extra=_batch_fields(spec, batch) | {"error": type(exc).__name__, "sqlstate": _sqlstate(exc)},
+                        extra=_batch_fields(feed, prepared.plans)
+                        | {"error": type(exc).__name__, "sqlstate": _sqlstate(exc)},
                     )
                     store = self._store_one_by_one
                     continue
@@ -177,27 +172,32 @@ class BatchIngestor:
                     raise
                 attempt += 1
                 delay = self.backoff.delay(attempt)
-                self.metrics.store_retries.labels(spec.name).inc()
+                self.metrics.store_retries.labels(feed.name).inc()
+                self.metrics.paused.labels(feed.name).set(1)
                 logger.warning(
-                    "database unavailable; retrying the batch",
-                    extra=_batch_fields(spec, batch)
+                    "database unavailable; consumption paused, retrying the batch",
+                    extra=_batch_fields(feed, prepared.plans)
                     | {"attempt": attempt, "retry_in_s": delay, "error": type(exc).__name__, "detail": str(exc)},
                 )
                 await asyncio.sleep(delay)
+        if attempt:
+            self.metrics.paused.labels(feed.name).set(0)
+            logger.info("database back; consumption resumed", extra=_batch_fields(feed, prepared.plans))
         if outcome.dead_letters:
             await send(outcome.dead_letters)
-            _log_dead_letters(spec, outcome.dead_letters)
+            log_dead_letters(feed.name, outcome.dead_letters)
         self.metrics.record_batch(
-            spec.name,
+            feed.name,
             messages=outcome.messages,
             events_in=outcome.events_in,
             counts=outcome.counts,
             dead_lettered=len(outcome.dead_letters),
         )
-        self.metrics.batch_seconds.labels(spec.name).observe(time.perf_counter() - started)
+        self.metrics.record_progress(prepared.progress)
+        self.metrics.batch_seconds.labels(feed.name).observe(time.perf_counter() - prepared.started)
         logger.debug(
             "batch stored",
-            extra=_batch_fields(spec, batch)
+            extra=_batch_fields(feed, prepared.plans)
             | {
                 "events": outcome.events_in,
                 "inserted": outcome.counts.inserted,
@@ -208,102 +208,76 @@ class BatchIngestor:
         )
         return outcome
 
-    async def _store_batch(
-        self, spec: TopicSpec, batch: Sequence[Incoming], dead_letter_topic: str, now: datetime
-    ) -> BatchOutcome:
-        """Decode and upsert the whole batch in one transaction (committed when the block exits)."""
+    async def _store_batch(self, prepared: PreparedBatch) -> BatchOutcome:
+        """Upsert the whole batch and its progress counters in one transaction (committed when the block exits)."""
         outcome = BatchOutcome()
-        pending: list[Event] = []
-        async with self._require_pool().connection() as conn:
-            for incoming in batch:
-                plan = plan_message(spec, incoming, dead_letter_topic=dead_letter_topic, now=now)
-                outcome.add(plan)
-                pending.extend(plan.events)
-                if len(pending) >= STORE_CHUNK_EVENTS:
-                    outcome.counts += await _store(conn, spec, pending)
-                    pending = []
-                # Decoding a large batch is CPU work: give the loop a turn per message, so that the
-                # consumer's heartbeats and the web server keep running.
-                await asyncio.sleep(0)
-            if pending:
-                outcome.counts += await _store(conn, spec, pending)
+        for plan in prepared.plans:
+            outcome.add(plan)
+        async with self._require_pool().connection(timeout=CONNECTION_WAIT_S) as conn:
+            outcome.counts = await self._store(conn, prepared.feed, prepared.events)
+            await record_progress(conn, self.consumer_group, prepared.progress)
         return outcome
 
-    async def _store_one_by_one(
-        self, spec: TopicSpec, batch: Sequence[Incoming], dead_letter_topic: str, now: datetime
-    ) -> BatchOutcome:
+    async def _store_one_by_one(self, prepared: PreparedBatch) -> BatchOutcome:
         """Each message in its own transaction; a message the database still refuses is dead-lettered whole.
 
         Transient errors here propagate: the caller retries the batch, and the messages already stored
-        are rewritten idempotently.
+        are rewritten idempotently (their progress counters were added with them and are added again:
+        a rare double count in a health figure, never in the data).
         """
         outcome = BatchOutcome()
-        for incoming in batch:
-            plan = plan_message(spec, incoming, dead_letter_topic=dead_letter_topic, now=now)
+        feed = prepared.feed
+        pool = self._require_pool()
+        for plan in prepared.plans:
             try:
-                async with self._require_pool().connection() as conn:
-                    counts = await _store(conn, spec, plan.events)
+                async with pool.connection(timeout=CONNECTION_WAIT_S) as conn:
+                    counts = await self._store(conn, feed, plan.events)
+                    await record_progress(conn, self.consumer_group, progress_of(feed.name, [plan]))
             except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                incoming = plan.incoming
                 reason = f"refused by the database: {type(exc).__name__} (SQLSTATE {_sqlstate(exc)})"
-                refused = Rejected(incoming.value or b"", reason)
                 letter = build_dead_letter(
-                    refused, source=incoming.position, dead_letter_topic=dead_letter_topic, now=now
+                    Rejected(incoming.value or b"", reason), source=incoming.position,
+                    dead_letter_topic=feed.dead_letter_topic, now=prepared.now,
                 )
                 plan = MessagePlan(incoming, [], [letter])
+                async with pool.connection(timeout=CONNECTION_WAIT_S) as conn:
+                    await record_progress(conn, self.consumer_group, progress_of(feed.name, [plan]))
                 counts = WriteCounts()
             outcome.add(plan)
             outcome.counts += counts
         return outcome
 
+    async def load_reference(self) -> None:
+        """Read the facility and station ids of the reference data (unknown sources are dead-lettered)."""
+        async with self._require_pool().connection(timeout=CONNECTION_WAIT_S) as conn:
+            facilities, stations = await known_source_ids(conn)
+        self.reference.facilities.replace(facilities)
+        self.reference.stations.replace(stations)
 
-async def _store(conn: AsyncConnection[Any], spec: TopicSpec, events: list[Event]) -> WriteCounts:
-    counts = WriteCounts()
-    for start in range(0, len(events), STORE_CHUNK_EVENTS):
-        # The contract name (not the environment's prefixed topic) is what source_freshness records.
-        counts += await store_events(conn, spec.name, events[start : start + STORE_CHUNK_EVENTS])
-    return counts
+    async def _store(self, conn: AsyncConnection[Any], feed: Feed, events: list[Event]) -> WriteCounts:
+        counts = WriteCounts()
+        for start in range(0, len(events), STORE_CHUNK_EVENTS):
+            # The contract name (not the environment's prefixed topic) is what source_freshness records.
+            counts += await store_events(
+                conn, feed.spec.name, events[start : start + STORE_CHUNK_EVENTS], self.options
+            )
+        return counts
 
 
 def _sqlstate(exc: BaseException) -> str | None:
     return exc.sqlstate if isinstance(exc, psycopg.Error) else None
 
 
-def _batch_fields(spec: TopicSpec, batch: Sequence[Incoming]) -> dict[str, object]:
+def _batch_fields(feed: Feed, plans: Sequence[MessagePlan]) -> dict[str, object]:
     """Log fields locating a batch: its topic, and partition and offset of its first message."""
-    first = batch[0].position if batch else None
+    first = plans[0].incoming.position if plans else None
     return {
-        "topic": first.topic if first else spec.name,
+        "topic": first.topic if first else feed.name,
         "partition": first.partition if first else None,
         "offset": first.offset if first else None,
-        "messages": len(batch),
+        "messages": len(plans),
     }
-
-
-def _log_dead_letters(spec: TopicSpec, letters: Sequence[DeadLetter]) -> None:
-    """One warning per batch (a flood of bad messages must not flood the log), details at DEBUG."""
-    first = letters[0]
-    logger.warning(
-        "dead-lettered %d messages or events",
-        len(letters),
-        extra={
-            "topic": first.header(DLQ_HEADER_TOPIC) or spec.name,
-            "partition": first.header(DLQ_HEADER_PARTITION),
-            "offset": first.header(DLQ_HEADER_OFFSET),
-            "dead_letter_topic": first.topic,
-            "reason": first.header(DLQ_HEADER_ERROR),
-        },
-    )
-    for letter in letters[1:]:
-        logger.debug(
-            "dead-lettered",
-            extra={
-                "topic": letter.header(DLQ_HEADER_TOPIC),
-                "partition": letter.header(DLQ_HEADER_PARTITION),
-                "offset": letter.header(DLQ_HEADER_OFFSET),
-                "index": letter.header(DLQ_HEADER_INDEX),
-                "reason": letter.header(DLQ_HEADER_ERROR),
-            },
-        )
 
 
 def producer_sender(app: faust.App) -> DeadLetterSender:
@@ -323,7 +297,7 @@ def producer_sender(app: faust.App) -> DeadLetterSender:
 
 def register_agents(
     app: faust.App,
-    topics: dict[TopicSpec, tuple[TopicT, str]],
+    feeds: Sequence[tuple[Feed, TopicT]],
     ingestor: BatchIngestor,
     *,
     batch_size: int,
@@ -333,21 +307,20 @@ def register_agents(
 
     Args:
         app: The faust app.
-        topics: For each input topic, its faust topic and the full name of its dead-letter topic.
+        feeds: Each input topic: what it is, and its faust topic.
         ingestor: Stores the batches (its pool is set when the worker starts).
         batch_size: Most messages per batch.
         batch_within_s: Longest wait to fill a batch.
     """
     send = producer_sender(app)
-    for spec, (topic, dead_letter_topic) in topics.items():
-        _register_agent(app, spec, topic, dead_letter_topic, ingestor, send, batch_size, batch_within_s)
+    for feed, topic in feeds:
+        _register_agent(app, feed, topic, ingestor, send, batch_size, batch_within_s)
 
 
 def _register_agent(
     app: faust.App,
-    spec: TopicSpec,
+    feed: Feed,
     topic: TopicT,
-    dead_letter_topic: str,
     ingestor: BatchIngestor,
     send: DeadLetterSender,
     batch_size: int,
@@ -355,18 +328,58 @@ def _register_agent(
 ) -> None:
     async def ingest(agent_stream: StreamT[Any]) -> None:
         stream = cast(faust.Stream[Any], agent_stream)
-        # noack_take: faust's take() acks a batch as soon as the next one is requested, even when
-        # processing raised; here the events are acked by hand, only after the batch is stored.
-        async for buffered in stream.noack_take(batch_size, within=batch_within_s):
-            events = cast(Sequence[EventT[Any]], buffered)
-            await ingestor.process(
-                spec, [Incoming.from_event(event) for event in events], dead_letter_topic=dead_letter_topic, send=send
-            )
-            for event in events:
-                await stream.ack(event)
+        # Decoded slices wait here for the writer. One waiting slice is enough to keep the database busy
+        # while the next is decoded, and it bounds the memory held to about three slices.
+        ready: asyncio.Queue[tuple[PreparedBatch, Sequence[EventT[Any]]]] = asyncio.Queue(maxsize=1)
+
+        async def write() -> None:
+            while True:
+                prepared, events = await ready.get()
+                await ingestor.commit(prepared, send=send)
+                for event in events:
+                    await stream.ack(event)
+
+        writer = asyncio.create_task(write(), name=f"write.{feed.name}")
+        writer.add_done_callback(_crash_on_error(app, feed))
+        try:
+            # noack_take: faust's take() acks a batch as soon as the next one is requested, even when
+            # processing raised; here the events are acked by hand, only after the batch is stored.
+            async for buffered in stream.noack_take(batch_size, within=batch_within_s):
+                events = cast(Sequence[EventT[Any]], buffered)
+                incoming = [Incoming.from_event(event) for event in events]
+                # A batch of envelopes may carry hundreds of thousands of events: it is stored in slices
+                # of about STORE_CHUNK_EVENTS, which bounds a transaction's length and the memory held.
+                done = 0
+                while done < len(events):
+                    prepared = await ingestor.prepare(feed, incoming[done:], max_events=STORE_CHUNK_EVENTS)
+                    taken = events[done : done + len(prepared.plans)]
+                    done += len(prepared.plans)
+                    await ready.put((prepared, taken))
+                if writer.done():
+                    writer.result()  # the writer failed: raise its error here too
+        finally:
+            # Stopping (or a rebalance): a write still retrying against a database that is down, and
+            # slices not yet written, are abandoned unacked; Kafka redelivers their messages to
+            # whoever holds the partitions next.
+            writer.cancel()
 
     # An unexpected error (a bug, not the database being away) crashes the worker instead of faust's
     # default of restarting the agent alone: a restarted agent would skip the unacked batch, and its
     # partitions' offsets could then never be committed past it. After a process restart, Kafka
     # redelivers the batch.
-    app.agent(topic, name=f"ingest.{spec.name}", supervisor_strategy=CrashingSupervisor)(ingest)
+    app.agent(topic, name=f"ingest.{feed.name}", supervisor_strategy=CrashingSupervisor)(ingest)
+
+
+def _crash_on_error(app: faust.App, feed: Feed) -> Callable[[asyncio.Task[None]], None]:
+    """A write that failed for good crashes the worker even when no later batch comes to notice it."""
+
+    def check(task: asyncio.Task[None]) -> None:
+        exc = None if task.cancelled() else task.exception()
+        if exc is None:
+            return
+        logger.error("batch write failed; stopping the worker", extra={"topic": feed.name}, exc_info=exc)
+        crash = asyncio.ensure_future(app.crash(exc))
+        _crashing.add(crash)
+        crash.add_done_callback(_crashing.discard)
+
+    return check

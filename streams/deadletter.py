@@ -7,6 +7,8 @@ record is pure; sending it is the agent's job.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +21,8 @@ from synopse.domain.topics import (
     DLQ_HEADER_TIMESTAMP,
     DLQ_HEADER_TOPIC,
 )
+
+logger = logging.getLogger(__name__)
 
 # A reason names each bad field (see codec.describe_validation_error); 1000 characters hold dozens of
 # them while keeping the headers a small fraction of a record.
@@ -82,3 +86,30 @@ def build_dead_letter(
         headers.append((DLQ_HEADER_INDEX, str(rejected.index).encode()))
     headers.append((DLQ_HEADER_TIMESTAMP, when.isoformat(timespec="milliseconds").encode()))
     return DeadLetter(topic=dead_letter_topic, key=source.key, value=rejected.raw, headers=tuple(headers))
+
+
+def log_dead_letters(topic: str, letters: Sequence[DeadLetter]) -> None:
+    """One warning per batch (a flood of bad messages must not flood the log), details at DEBUG."""
+    first = letters[0]
+    logger.warning(
+        "dead-lettered %d messages or events",
+        len(letters),
+        extra={
+            "topic": first.header(DLQ_HEADER_TOPIC) or topic,
+            "partition": first.header(DLQ_HEADER_PARTITION),
+            "offset": first.header(DLQ_HEADER_OFFSET),
+            "dead_letter_topic": first.topic,
+            "reason": first.header(DLQ_HEADER_ERROR),
+        },
+    )
+    for letter in letters[1:]:
+        logger.debug(
+            "dead-lettered",
+            extra={
+                "topic": letter.header(DLQ_HEADER_TOPIC),
+                "partition": letter.header(DLQ_HEADER_PARTITION),
+                "offset": letter.header(DLQ_HEADER_OFFSET),
+                "index": letter.header(DLQ_HEADER_INDEX),
+                "reason": letter.header(DLQ_HEADER_ERROR),
+            },
+        )

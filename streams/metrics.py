@@ -6,11 +6,14 @@ collide. Serving through faust's web server means one port, opened and closed wi
 
 from __future__ import annotations
 
+import time
+
 import faust
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from synopse.db.health import PartitionLag, PartitionProgress
 from synopse.db.ingest import WriteCounts
 
 METRICS_PATH = "/metrics"
@@ -24,6 +27,7 @@ class StreamMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self._newest_event: dict[str, float] = {}
         self.messages_in = Counter(
             "synopse_stream_messages_in", "Kafka messages read.", ["topic"], registry=self.registry
         )
@@ -61,6 +65,30 @@ class StreamMetrics:
             buckets=_BATCH_SECONDS_BUCKETS,
             registry=self.registry,
         )
+        self.paused = Gauge(
+            "synopse_stream_paused",
+            "1 while the agent of a topic holds a batch it cannot store (database away): consumption paused.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "synopse_stream_consumer_lag",
+            "Messages not yet committed by the group, per partition this worker holds (end - committed offset).",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.last_event_time = Gauge(
+            "synopse_stream_last_event_timestamp_seconds",
+            "Newest event time stored per topic (Unix seconds): a feed's freshness.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.last_batch_time = Gauge(
+            "synopse_stream_last_batch_timestamp_seconds",
+            "When this worker last stored a batch per topic (Unix seconds).",
+            ["topic"],
+            registry=self.registry,
+        )
         self.assigned_partitions = Gauge(
             "synopse_stream_assigned_partitions",
             "Partitions currently assigned to this worker (0 until it has joined its group).",
@@ -76,6 +104,25 @@ class StreamMetrics:
         self.events_stored.labels(topic).inc(counts.inserted + counts.updated)
         self.events_unchanged.labels(topic).inc(counts.unchanged)
         self.events_dead_lettered.labels(topic).inc(dead_lettered)
+
+    def record_progress(self, rows: list[PartitionProgress]) -> None:
+        """Note the newest event time and the batch time of each topic."""
+        now = time.time()
+        newest: dict[str, float] = {}
+        for row in rows:
+            when = row.last_event_at.timestamp() if row.last_event_at is not None else 0.0
+            newest[row.topic] = max(newest.get(row.topic, 0.0), when)
+        for topic, when in newest.items():
+            self.last_batch_time.labels(topic).set(now)
+            if when:
+                self._newest_event[topic] = max(self._newest_event.get(topic, 0.0), when)
+                self.last_event_time.labels(topic).set(self._newest_event[topic])
+
+    def record_lag(self, lags: list[PartitionLag]) -> None:
+        """Set the lag of the partitions this worker holds; partitions it no longer holds are dropped."""
+        self.consumer_lag.clear()
+        for lag in lags:
+            self.consumer_lag.labels(lag.topic, str(lag.partition)).set(lag.lag)
 
     def render(self) -> bytes:
         """The registry in the Prometheus text format."""

@@ -19,10 +19,12 @@ from mode import Service
 
 from streams.agents import BatchIngestor
 from streams.app import create_app
+from streams.health import PipelineHealth
 from streams.metrics import StreamMetrics
 from synopse.config import Settings, load_settings
 from synopse.db.connection import open_async_pool
-from synopse.domain.topics import INPUT_TOPICS
+from synopse.db.ingest import probe_store_options
+from synopse.domain.topics import DAILY_COUNT_TOPICS, INPUT_TOPICS, RAW_TOPICS, RawTopicSpec, TopicSpec
 from synopse.errors import ServiceUnavailableError
 from synopse.logging import configure_logging
 
@@ -40,7 +42,8 @@ _BROKER_RETRY_S = 1.0
 
 def topic_names(settings: Settings) -> list[str]:
     """Full names of every topic the worker reads or writes: each input topic and its dead-letter topic."""
-    return [settings.kafka.topic(name) for spec in INPUT_TOPICS for name in (spec.name, spec.dead_letter)]
+    specs: list[TopicSpec | RawTopicSpec] = [*INPUT_TOPICS, *DAILY_COUNT_TOPICS, *RAW_TOPICS]
+    return [settings.kafka.topic(name) for spec in specs for name in (spec.name, spec.dead_letter)]
 
 
 async def ensure_topics(settings: Settings, *, timeout_s: float = BROKER_CONNECT_TIMEOUT_S) -> list[str]:
@@ -97,13 +100,24 @@ class WorkerResources(Service):
         db = self.settings.db
         try:
             await ensure_topics(self.settings)
-            self.ingestor.pool = await open_async_pool(
+            pool = await open_async_pool(
                 self.settings.dsn, min_size=db.pool_min_size, max_size=db.pool_max_size, timeout_s=db.connect_timeout_s
             )
+            async with pool.connection() as conn:
+                self.ingestor.options = await probe_store_options(conn)
+            self.ingestor.pool = pool
+            await self.ingestor.load_reference()
         except ServiceUnavailableError as exc:
             self.start_error = exc
             raise
-        logger.info("database pool open", extra={"pool_max_size": db.pool_max_size})
+        logger.info(
+            "database pool open",
+            extra={
+                "pool_max_size": db.pool_max_size,
+                "copy": self.ingestor.options.copy,
+                "continuous_aggregates": self.ingestor.options.continuous_aggregates,
+            },
+        )
 
     async def on_stop(self) -> None:
         pool, self.ingestor.pool = self.ingestor.pool, None
@@ -134,14 +148,16 @@ def run_worker(settings: Settings) -> None:
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    ingestor = BatchIngestor(StreamMetrics())
+    ingestor = BatchIngestor(StreamMetrics(), consumer_group=settings.streams.app_id)
     app = create_app(settings, ingestor)
     # faust creates its data directory at start but not the parents.
     app.conf.datadir.parent.mkdir(parents=True, exist_ok=True)
     resources = WorkerResources(settings, ingestor, loop=loop)
+    health = PipelineHealth(app, settings, ingestor, loop=loop)
     worker = _Worker(
         app,
         resources,
+        health,
         loop=loop,
         loglevel=settings.log_level,
         override_logging=False,

@@ -110,15 +110,18 @@ class EventProducer:
         self._prune()
         return messages
 
-    def send_raw(self, topic: str, value: bytes | None, key: bytes | None = None) -> None:
+    def send_raw(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
         """Queue one message as given (a replay from a dead-letter topic, a test of the contracts).
 
         Args:
             topic: Topic name without the prefix.
             value: The message bytes, sent untouched.
             key: The message key.
+            headers: Kafka headers, (name, bytes) each.
         """
-        self._pending.append(self._producer.send(self._prefix + topic, key=key, value=value))
+        self._pending.append(self._producer.send(self._prefix + topic, key=key, value=value, headers=headers))
         self._prune()
 
     def _prune(self) -> None:

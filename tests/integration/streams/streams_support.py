@@ -31,6 +31,8 @@ STORED_TIMEOUT_S = 30.0
 
 T = TypeVar("T")
 
+TEST_PSEUDONYMISATION_KEY = "synopse-streams-tests-0123456789abcdef"
+
 
 def wait_until(check: Callable[[], T], *, timeout_s: float = STORED_TIMEOUT_S, what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; fail naming ``what`` after the timeout."""
@@ -68,6 +70,10 @@ class WorkerProcess:
             SYNOPSE_STREAMS__BATCH_WITHIN_S="0.2",
             SYNOPSE_RUNTIME__HOME=str(home),
             SYNOPSE_LOG_LEVEL="INFO",
+            # The raw clinical topics are consumed only with a key (a fixed one: tests only).
+            SYNOPSE_PRIVACY__PSEUDONYMISATION_KEY=TEST_PSEUDONYMISATION_KEY,
+            # Lag and upkeep rounds every second, so the tests see them without waiting long.
+            SYNOPSE_STREAMS__HEALTH_INTERVAL_S="1",
         )
         return cls(env, web_port, home / f"worker-{app_id}.log")
 
@@ -109,6 +115,15 @@ class WorkerProcess:
             self.process.wait()
             raise AssertionError(f"worker did not stop within {timeout_s:.0f} s:\n{self.log_tail()}") from None
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, in whatever it was doing (kill -9)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(30)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -147,10 +162,10 @@ def patient_key(n: int) -> str:
     return hashlib.sha256(f"patient-{n}".encode()).hexdigest()
 
 
-def admissions(n: int, start: datetime = BASE) -> list[Admission]:
+def admissions(n: int, start: datetime = BASE, step: timedelta = timedelta(minutes=1)) -> list[Admission]:
     return [
         Admission(event_id=uuid.uuid4(), facility_id=("chu-nantes-hotel-dieu", "hp-confluent")[i % 2],
-                  care_unit=CareUnit.MEDICINE, admitted_at=start + timedelta(minutes=i), age_band=AgeBand.FROM_75,
+                  care_unit=CareUnit.MEDICINE, admitted_at=start + i * step, age_band=AgeBand.FROM_75,
                   reason=ReasonCategory.INFLUENZA_LIKE, patient_key=patient_key(i), commune_code="44109")
         for i in range(n)
     ]
