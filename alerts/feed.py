@@ -57,8 +57,11 @@ def _message(events: list[tuple[int, str, datetime, str]], alert_id: str, sender
 class FeedReader:
     """What the HTTP handlers read, in worker threads (short queries on the service's pool)."""
 
-    def __init__(self, settings: AlertSettings, pool: ConnectionPool, base_url: str) -> None:
+    def __init__(
+        self, settings: AlertSettings, pool: ConnectionPool, base_url: str, *, small_count_threshold: int
+    ) -> None:
         self.settings = settings
+        self.small_count_threshold = small_count_threshold
         self.pool = pool
         self.base_url = base_url.rstrip("/")
 
@@ -78,7 +81,7 @@ class FeedReader:
                 if not events:
                     continue
                 message = _message(events, str(row.alert_id), self.settings.sender)
-                view = _view(row, rules.get(row.rule_id), names, self.settings.small_count_threshold)
+                view = _view(row, rules.get(row.rule_id), names, self.small_count_threshold)
                 out.append((view, message, f"{self.base_url}/cap/alerts/{row.alert_id}.xml"))
         return out
 
@@ -91,7 +94,7 @@ class FeedReader:
             if not events:
                 return None
             rules = {rule.id: rule for rule in load_rules(conn)}
-            view = _view(listing, rules.get(listing.rule_id), db.scope_names(conn), self.settings.small_count_threshold)
+            view = _view(listing, rules.get(listing.rule_id), db.scope_names(conn), self.small_count_threshold)
         message = _message(events, str(alert_id), self.settings.sender)
         web_url = f"{self.base_url}/cap/alerts/{alert_id}.xml"
         return cap_document(view, message, sender=self.settings.sender, web=web_url)

@@ -54,7 +54,9 @@ class AlertService:
         self.rules_path = rules_path or settings.alerts.rules_path or default_rules_path()
         a = settings.alerts
         self.base_url = (a.public_url or f"http://{a.host}:{a.port}").rstrip("/")
-        self.evaluator = Evaluator(external_url=self.base_url, small_count_threshold=a.small_count_threshold)
+        self.evaluator = Evaluator(
+            external_url=self.base_url, small_count_threshold=settings.privacy.small_count_threshold
+        )
         self.health: dict[str, Any] = {"status": "starting"}
         self._tables: set[str] = set()
         self._data = asyncio.Event()
@@ -189,7 +191,8 @@ class AlertService:
             await asyncio.to_thread(self._prepare)
             await self._start_kafka()
             self.notifier = Notifier(s.alerts, self.pool, kafka_send=self._kafka_send)
-            runner = web.AppRunner(build_app(FeedReader(s.alerts, self.pool, self.base_url), self.health))
+            feed = FeedReader(s.alerts, self.pool, self.base_url, small_count_threshold=s.privacy.small_count_threshold)
+            runner = web.AppRunner(build_app(feed, self.health))
             await runner.setup()
             await web.TCPSite(runner, s.alerts.host, s.alerts.port).start()
             tasks = [asyncio.create_task(self._listen_loop(stop)), asyncio.create_task(self._evaluation_loop(stop)),

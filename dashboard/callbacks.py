@@ -3,6 +3,10 @@
 The seam is :class:`IndicatorSource`: :class:`PoolSource` reads the database through
 :mod:`synopse.db.indicators`; a test gives a fake with canned rows. :func:`register_callbacks` only wires
 those plain functions to Dash ids, so that every decision is tested without a server.
+Access: the callbacks ask a provider for the source of the request being served. An exact scope (crisis
+cell, administrators) gets a :class:`PoolSource` reading with that scope; a protected one (partners, viewers)
+gets a :class:`~dashboard.shared_data.SharedSource` and the protected view of the same page
+(:mod:`dashboard.shared_view`).
 A database that cannot be read does not blank the page: the tiles keep their last values and the
 status bar says the data could not be refreshed.
 """
@@ -23,13 +27,17 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dashboard import components, ids
 from dashboard.figures import activity_figure, activity_summary
+from dashboard.shared_data import SharedSource
+from dashboard.shared_view import refresh_shared_overview, update_shared_activity
 from dashboard.text import t
 from synopse.db.indicators import (
     DEFAULT_STATEMENT_TIMEOUT,
+    EVERYTHING,
     hourly_activity,
     load_overview,
     set_statement_timeout,
 )
+from synopse.domain.access import Scope
 from synopse.domain.indicators import HourlyPoint, Overview
 from synopse.errors import ServiceUnavailableError
 
@@ -64,6 +72,7 @@ class PoolSource:
         *,
         now: datetime | None = None,
         statement_timeout: timedelta = DEFAULT_STATEMENT_TIMEOUT,
+        scope: Scope = EVERYTHING,
     ) -> None:
         """Read through ``pool``.
 
@@ -71,16 +80,18 @@ class PoolSource:
             pool: A pool opened (and later closed) by the entry point.
             now: A fixed reference instant for the windows; None follows the newest data time.
             statement_timeout: Longest time one query may take before it is cancelled.
+            scope: What the reader may see (an exact scope: the queries refuse a protected one).
         """
         self._pool = pool
         self._now = now
         self._statement_timeout = statement_timeout
+        self.scope = scope
 
     def overview(self) -> Overview:
         try:
             with self._pool.connection(timeout=POOL_WAIT.total_seconds()) as conn:
                 set_statement_timeout(conn, self._statement_timeout)
-                return load_overview(conn, self._now)
+                return load_overview(conn, self._now, scope=self.scope)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise ServiceUnavailableError(f"cannot read the overview: {exc}") from exc
 
@@ -88,7 +99,7 @@ class PoolSource:
         try:
             with self._pool.connection(timeout=POOL_WAIT.total_seconds()) as conn:
                 set_statement_timeout(conn, self._statement_timeout)
-                return hourly_activity(conn, hours=hours, facility_id=facility_id, now=self._now)
+                return hourly_activity(conn, hours=hours, facility_id=facility_id, now=self._now, scope=self.scope)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise ServiceUnavailableError(f"cannot read the hourly activity: {exc}") from exc
 
@@ -158,15 +169,25 @@ def update_activity(
     return activity_figure(points, title), activity_summary(points)
 
 
-def register_callbacks(app: dash.Dash, source: IndicatorSource, clock: Clock = wall_clock) -> None:
-    """Wire the plain functions above to the page's component ids."""
+# Gives the source of the request being served: exact (the crisis cell's) or protected (partners, viewers).
+SourceProvider = Callable[[], "IndicatorSource | SharedSource"]
+
+
+def register_callbacks(app: dash.Dash, sources: SourceProvider, clock: Clock = wall_clock) -> None:
+    """Wire the plain functions above (or their protected twins) to the page's component ids."""
 
     def _refresh(_n_intervals: int | None) -> tuple[Any, ...]:
+        source = sources()
+        if isinstance(source, SharedSource):
+            return refresh_shared_overview(source, clock).as_tuple()
         return refresh_overview(source, clock).as_tuple()
 
     def _chart(
         _n_intervals: int | None, facility_value: str | None, period: str | None, options: list[dict[str, str]] | None
     ) -> tuple[Any, str]:
+        source = sources()
+        if isinstance(source, SharedSource):
+            return update_shared_activity(source, facility_value, period, options)
         return update_activity(source, facility_value, period, options)
 
     app.callback(

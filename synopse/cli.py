@@ -31,6 +31,18 @@ contracts_app = typer.Typer(help="Event contracts and topics.", no_args_is_help=
 app.add_typer(db_app, name="db")
 app.add_typer(streams_app, name="streams")
 app.add_typer(contracts_app, name="contracts")
+# Components' own command groups; each imports its heavy dependencies inside its commands.
+from alerts.commands import app as _alerts_app  # noqa: E402 - after the kernel's groups, on purpose
+from dashboard.commands import app as _access_app  # noqa: E402
+from forecasting.commands import app as _forecast_app  # noqa: E402
+from streams.commands import app as _feeds_app  # noqa: E402
+from streams.dlq_commands import dlq_app as _dlq_app  # noqa: E402
+
+app.add_typer(_feeds_app)  # synopse mqtt-bridge, synopse replay ...
+app.add_typer(_alerts_app, name="alerts")
+app.add_typer(_access_app, name="access")
+app.add_typer(_dlq_app, name="dlq")
+app.add_typer(_forecast_app, name="forecast")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:

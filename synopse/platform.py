@@ -86,6 +86,17 @@ def build_processes(settings: Settings, *, simulate: bool, dashboard: bool) -> l
     processes = [ProcessSpec("streams", [*python, "streams", "worker"], env=env)]
     if simulate:
         processes.append(ProcessSpec("simulator", [*python, "simulate"], env=env))
+    processes.append(ProcessSpec("forecast", [*python, "forecast", "schedule"], env=env))
+    alerts_health = f"http://{settings.alerts.host}:{settings.alerts.port}/health"
+    processes.append(
+        ProcessSpec(
+            "alerts",
+            [*python, "alerts", "run"],
+            env=env,
+            ready=lambda: _http_ok(alerts_health),
+            ready_timeout_s=DASHBOARD_READY_TIMEOUT_S,
+        )
+    )
     if dashboard:
         url = f"http://{settings.dashboard.host}:{settings.dashboard.port}/"
         processes.append(
@@ -109,6 +120,12 @@ def run_platform(settings: Settings, *, simulate: bool = True, dashboard: bool =
             "the dashboard",
             hint="stop what uses it or set SYNOPSE_DASHBOARD__PORT",
         )
+    ensure_port_free(
+        settings.alerts.host,
+        settings.alerts.port,
+        "the alerts service",
+        hint="stop what uses it or set SYNOPSE_ALERTS__PORT",
+    )
     url = f"http://{settings.dashboard.host}:{settings.dashboard.port}/"
     supervisor = Supervisor(
         build_processes(settings, simulate=simulate, dashboard=dashboard),
@@ -126,6 +143,7 @@ def _banner(settings: Settings, url: str | None) -> None:
     if url:
         lines.append(f"  Dashboard:  {url}")
     embedded = "  (embedded)" if settings.uses_embedded_broker else ""
+    lines.append(f"  Alerts:     http://{settings.alerts.host}:{settings.alerts.port}/cap/feed.atom (CAP feed)")
     lines.append(f"  Kafka:      {settings.bootstrap_servers}{embedded}")
     where = "embedded, data in " + str(settings.runtime.home.absolute() / "postgres")
     lines.append("  PostgreSQL: " + (where if settings.uses_embedded_database else "external"))

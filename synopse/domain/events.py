@@ -6,11 +6,22 @@ no direct identifier: a patient is only a keyed hash made inside the hospital sy
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from synopse.domain.codes import (
     INDICATOR_RANGES,
@@ -128,14 +139,13 @@ class EnvironmentObservation(Event):
     unit: str
     observed_at: UtcDatetime
 
-    @model_validator(mode="before")
+    @field_validator("unit", mode="before")
     @classmethod
-    def _canonical_unit(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("unit"), str):
-            canonical = canonical_unit(data["unit"])
-            if canonical is not None:
-                data = {**data, "unit": canonical}
-        return data
+    def _canonical_unit(cls, value: Any) -> Any:
+        # A field validator, not a model one: this runs for every observation on the ingest hot path.
+        if isinstance(value, str):
+            return canonical_unit(value) or value
+        return value
 
     @model_validator(mode="after")
     def _unit_and_range(self) -> EnvironmentObservation:
@@ -146,3 +156,54 @@ class EnvironmentObservation(Event):
         if not low <= self.value <= high:
             raise ValueError(f"{self.indicator.value}={self.value} {expected} is outside [{low}, {high}]")
         return self
+
+
+# Daily counts are counts of French civil days: a day starts at midnight in Europe/Paris.
+DAILY_COUNT_ZONE = ZoneInfo("Europe/Paris")
+
+Territory = Annotated[str, StringConstraints(pattern=r"^(fr|reg:\d{2}|dep:(\d{2,3}|2[AB])|com:(\d{5}|2[AB]\d{3}))$")]
+"""An area of published statistics: ``fr``, a region ``reg:52``, a department ``dep:44``, a commune ``com:44109``."""
+
+
+class HospitalMeasure(StrEnum):
+    """What a daily hospital count counts: the measures of Santé publique France's SI-VIC daily files."""
+
+    HOSPITALISED = "hospitalised"  # people in hospital that day (stock; SpF `hosp`)
+    CRITICAL_CARE = "critical_care"  # of whom in intensive or critical care (stock; `rea`)
+    CONVENTIONAL = "conventional"  # of whom in conventional hospitalisation (stock; `HospConv`)
+    FOLLOW_UP_LONG_TERM = "follow_up_long_term"  # of whom in follow-up or long-term care (stock; `SSR_USLD`)
+    OTHER_UNITS = "other_units"  # of whom in other units (stock; `autres`)
+    ADMISSIONS = "admissions"  # new hospital admissions that day (`incid_hosp`)
+    CRITICAL_CARE_ADMISSIONS = "critical_care_admissions"  # new critical-care admissions (`incid_rea`)
+    DEATHS = "deaths"  # in-hospital deaths that day (`incid_dc`)
+    DISCHARGES_HOME = "discharges_home"  # discharges home that day (`incid_rad`)
+    DEATHS_CUMULATIVE = "deaths_cumulative"  # in-hospital deaths since the start of the series (`dc`)
+    DISCHARGES_HOME_CUMULATIVE = "discharges_home_cumulative"  # discharges home since the start (`rad`)
+
+
+class HospitalDailyCount(Event):
+    """One published daily count of hospital activity for an area (not per patient, not per facility).
+
+    Open data such as Santé publique France's hospital files is aggregated per department and day; it
+    cannot become admissions without inventing patients, so it travels as what it is. A revised count
+    keeps its ``event_id`` (and its natural key: source, area, condition, measure, day) and replaces the
+    stored value.
+    """
+
+    time_field: ClassVar[str] = "day"
+    key_field: ClassVar[str] = "territory"
+
+    source: SourceId = Field(description="Publisher and dataset, e.g. `spf-sivic`.")
+    territory: Territory
+    day: date = Field(description="The civil day (Europe/Paris) counted.")
+    condition: ReasonCategory | Literal["all"] = Field(
+        default="all", description="What the counted people are in hospital for; `all`: every cause."
+    )
+    measure: HospitalMeasure
+    # Ten million: more than the population of any French region's hospitals over a whole epidemic.
+    value: int = Field(ge=0, le=10_000_000)
+
+    @property
+    def occurred_at(self) -> datetime:
+        """Midnight starting the counted day in Europe/Paris, as an aware instant."""
+        return datetime.combine(self.day, time(0), tzinfo=DAILY_COUNT_ZONE)

@@ -6,7 +6,7 @@ Pure: plain frozen dataclasses (read from the store with psycopg ``class_row`` i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from synopse.domain.codes import INDICATOR_UNITS
 
@@ -121,3 +121,48 @@ class Overview:
     communes: list[CommuneActivity]
     environment: list[EnvironmentReading]
     freshness: list[SourceFreshness]
+
+
+@dataclass(frozen=True)
+class FacilityBeds:
+    """A facility of a scope with its live beds: the reference of a protected view's tile.
+
+    The bed columns are None when beds are not shared with the scope (or no snapshot was ever received).
+    """
+
+    facility_id: str
+    name: str
+    commune_code: str
+    has_emergency_department: bool
+    planned_beds: int
+    beds_total: int | None
+    beds_occupied: int | None
+    units_reporting: int
+    snapshot_at: datetime | None
+    beds_shared: bool = True  # False: the scope may not see beds (the bed columns are then None)
+
+
+@dataclass(frozen=True)
+class FacilityDay:
+    """Exact counts of one facility over one complete local day: a base cell of the protected views.
+
+    A count is None when its indicator is not shared with the scope that read it (never a zero).
+    """
+
+    facility_id: str
+    day: date
+    admissions: int | None
+    ed_visits: int | None
+    beds_occupied_mean: float | None  # mean over the day's hours of the occupied beds summed over units
+    beds_total: int | None  # the most staffed beds reported in an hour of the day
+
+
+@dataclass(frozen=True)
+class CommuneWeek:
+    """Exact counts of residents of one commune over one complete ISO week (Monday to Sunday, local days)."""
+
+    commune_code: str
+    name: str
+    population: int
+    admissions: int | None  # None: not shared with the scope that read it
+    ed_visits: int | None

@@ -46,7 +46,7 @@ def count(dsn: str, table: str) -> int:
 
 
 def test_up_runs_the_platform_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    ports = {name: find_free_port() for name in ("broker", "postgres", "dashboard", "web")}
+    ports = {name: find_free_port() for name in ("broker", "postgres", "dashboard", "web", "alerts")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNOPSE_")}
     env |= {
         "SYNOPSE_RUNTIME__HOME": str(tmp_path / "home"),
@@ -54,6 +54,7 @@ def test_up_runs_the_platform_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         "SYNOPSE_RUNTIME__POSTGRES_PORT": str(ports["postgres"]),
         "SYNOPSE_DASHBOARD__PORT": str(ports["dashboard"]),
         "SYNOPSE_STREAMS__WEB_PORT": str(ports["web"]),
+        "SYNOPSE_ALERTS__PORT": str(ports["alerts"]),
         # Two days of history, then ten simulated minutes per real second: the test sees both phases.
         "SYNOPSE_SIMULATOR__BACKFILL_DAYS": "2",
         "SYNOPSE_SIMULATOR__SPEED": "600",
@@ -69,7 +70,7 @@ def test_up_runs_the_platform_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         wait_for(lambda: "Synopse is up" in log.read_text(), START_TIMEOUT_S, "the start banner", log)
         assert f"http://127.0.0.1:{ports['dashboard']}/" in log.read_text()
         family = psutil.Process(up.pid).children(recursive=True)
-        assert len(family) >= 5  # broker, postgres (+ its workers), streams, simulator, dashboard
+        assert len(family) >= 6  # broker, postgres (+ its workers), streams, simulator, alerts, dashboard
 
         wait_for(lambda: count(dsn, "admissions") > 0 and count(dsn, "environment_observations") > 0,
                  DATA_TIMEOUT_S, "simulated events in the store", log)

@@ -165,12 +165,29 @@ def test_partners_receive_only_what_is_shared_with_small_counts_suppressed(conn:
 def test_forecast_rule_reads_the_capacity_interface(conn: psycopg.Connection[Any]) -> None:
     rules = read_rule_file(default_rules_path())
     sync_rules(conn, rules, actor="test")
-    conn.execute("""CREATE TABLE IF NOT EXISTS capacity_forecast_daily (facility_id text, run_at timestamptz,
-                    day date, p_exceed_capacity float8, expected_saturation_date date)""")
+    # A finished forecasting run with its capacity projection (the tables of migration 0010, read by the
+    # alert rules through the capacity_forecast_daily view).
     today = T0.date()
+    run_id = uuid.uuid4()
+    conn.execute(
+        """INSERT INTO forecast_runs (run_id, started_at, as_of, origin_date, trigger, status, model, model_version,
+                                      horizon_days, quantile_levels)
+           VALUES (%s, %s, %s, %s, 'manual', 'succeeded', 'test', '1', 28, '{0.5}')""",
+        (run_id, T0 - timedelta(hours=1), T0 - timedelta(hours=1), today),
+    )
     for ahead, p in enumerate([0.2, 0.6, 0.85, 0.9]):
-        conn.execute("INSERT INTO capacity_forecast_daily VALUES ('hp-confluent', %s, %s, %s, %s)",
-                     (T0 - timedelta(hours=1), today + timedelta(days=ahead), p, today + timedelta(days=2)))
+        conn.execute(
+            """INSERT INTO capacity_projections (run_id, scope, scope_id, target_date, horizon, capacity_beds,
+                                                 occupancy_median, p_exceed_capacity)
+               VALUES (%s, 'facility', 'hp-confluent', %s, %s, 386, 380, %s)""",
+            (run_id, today + timedelta(days=ahead), ahead, p),
+        )
+    conn.execute(
+        """INSERT INTO capacity_outlooks (run_id, scope, scope_id, capacity_beds, capacity_source, max_p_exceed,
+                                          saturation_date)
+           VALUES (%s, 'facility', 'hp-confluent', 386, 'snapshots', 0.9, %s)""",
+        (run_id, today + timedelta(days=2)),
+    )
     report = cycle(conn, Evaluator(external_url="http://synopse"), T0)
     assert report.events["firing"] == 2
     by_rule = {a.rule_id: a for a in db.open_alerts(conn)}

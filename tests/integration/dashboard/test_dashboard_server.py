@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from http.cookiejar import CookieJar
 from urllib.error import URLError
 
 import pytest
@@ -20,6 +22,9 @@ from dashboard import ids
 pytestmark = pytest.mark.integration
 
 STARTUP_TIMEOUT_S = 30  # importing Dash and opening the pool takes a few seconds on a slow CI machine
+# The first administrator the served dashboard creates (SYNOPSE_ACCESS__BOOTSTRAP_ADMIN_PASSWORD).
+ADMIN_PASSWORD = "an admin password for tests"  # noqa: S105 - a test account
+SIGNING_KEY = "s" * 40
 
 
 def _free_port() -> int:
@@ -28,16 +33,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _Browser:
+    """A cookie-keeping client logged in as the bootstrap administrator (the page needs a session)."""
+
+    def __init__(self, base: str) -> None:
+        self.jar = CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        form = self.get(base + "/login")[1].decode()
+        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        data = urllib.parse.urlencode({"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token})
+        with self.opener.open(base + "/login", data=data.encode(), timeout=30) as response:
+            assert response.status == 200 and response.url == base + "/"  # redirected to the page
+
+    def get(self, url: str) -> tuple[int, bytes]:
+        with self.opener.open(url, timeout=10) as response:
+            return response.status, response.read()
+
+    def post(self, url: str, payload: dict[str, object]) -> tuple[int, bytes]:
+        csrf = next(c.value for c in self.jar if c.name == "synopse-csrf")  # what Dash's renderer sends
+        request = urllib.request.Request(  # noqa: S310 - a local test URL
+            url, data=json.dumps(payload).encode(), method="POST",
+            headers={"Content-Type": "application/json", "X-CSRF-Token": csrf or ""},
+        )
+        with self.opener.open(request, timeout=10) as response:
+            return response.status, response.read()
+
+
 def _get(url: str) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - a local test URL
-        return response.status, response.read()
-
-
-def _post(url: str, payload: dict[str, object]) -> tuple[int, bytes]:
-    request = urllib.request.Request(  # noqa: S310 - a local test URL
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return response.status, response.read()
 
 
@@ -50,6 +73,8 @@ def served(loaded_dsn: str) -> Iterator[str]:
         "SYNOPSE_DB__DSN": loaded_dsn,
         "SYNOPSE_DASHBOARD__HOST": "127.0.0.1",
         "SYNOPSE_DASHBOARD__PORT": str(port),
+        "SYNOPSE_ACCESS__SIGNING_KEY": SIGNING_KEY,
+        "SYNOPSE_ACCESS__BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     code = "from synopse.config import load_settings; from dashboard.server import run_dashboard; " \
            "run_dashboard(load_settings())"
@@ -81,19 +106,20 @@ def served(loaded_dsn: str) -> Iterator[str]:
 
 
 def test_the_page_serves_with_local_assets_only(served: str) -> None:
-    status, body = _get(served + "/")
+    browser = _Browser(served)
+    status, body = browser.get(served + "/")
     page = body.decode()
     assert status == 200
     assert '<html lang="fr">' in page and "<title>Synopse — Nantes Métropole</title>" in page
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert sources and all(s.startswith("/") for s in sources), sources  # nothing from a CDN
     for source in sources:
-        assert _get(served + source)[0] == 200, source
+        assert browser.get(served + source)[0] == 200, source
     assert any(s.startswith("/assets/synopse.css") for s in sources)
 
 
 def test_the_layout_endpoint_holds_the_page_frame(served: str) -> None:
-    status, body = _get(served + "/_dash-layout")
+    status, body = _Browser(served).get(served + "/_dash-layout")
     layout = body.decode()
     assert status == 200
     for component_id in (ids.FACILITY_TILES, ids.FACILITY_PICKER, ids.PERIOD_PICKER, ids.ACTIVITY_CHART, ids.REFRESH):
@@ -116,7 +142,7 @@ def test_the_refresh_callback_answers_over_http(served: str) -> None:
         "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
         "state": [],
     }
-    status, body = _post(served + "/_dash-update-component", payload)
+    status, body = _Browser(served).post(served + "/_dash-update-component", payload)
     answer = json.dumps(json.loads(body), ensure_ascii=False)  # Dash escapes non-ASCII characters
     assert status == 200
     assert "Hôpital Privé du Confluent" in answer and "tension" in answer and "346 / 386" in answer
@@ -128,6 +154,8 @@ def test_the_wsgi_factory_serves_the_page(loaded_dsn: str, monkeypatch: pytest.M
     from dashboard.server import POOL_EXTENSION, create_wsgi
 
     monkeypatch.setenv("SYNOPSE_DB__DSN", loaded_dsn)
+    monkeypatch.setenv("SYNOPSE_ACCESS__SIGNING_KEY", SIGNING_KEY)
+    monkeypatch.setenv("SYNOPSE_ACCESS__BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level  # create_wsgi configures logging, as an entry point does
     try:
@@ -136,6 +164,11 @@ def test_the_wsgi_factory_serves_the_page(loaded_dsn: str, monkeypatch: pytest.M
         root.handlers[:], root.level = handlers, level
     try:
         client = server.test_client()
+        assert client.get("/").status_code == 302  # to the login page
+        form = client.get("/login").data.decode()
+        token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        logged_in = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token})
+        assert logged_in.status_code == 303
         assert client.get("/").status_code == 200
         assert b"facility-tiles" in client.get("/_dash-layout").data
     finally:

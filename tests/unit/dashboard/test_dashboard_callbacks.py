@@ -107,7 +107,7 @@ def test_layout_has_every_id_labelled_inputs_and_the_refresh_pace() -> None:
 def test_create_app_wires_two_callbacks_without_touching_the_database() -> None:
     pool: ConnectionPool = ConnectionPool("dbname=never-opened", open=False)  # no connection is made
     app = create_app(Settings(), pool)
-    assert len(app.callback_map) == 2
+    assert len(app.callback_map) == 2 + 9  # the overview's two, and the other pages' (dashboard.callbacks_pages)
     assert app.config.external_stylesheets == [] and app.config.external_scripts == []
     assert app.title == "Synopse — Nantes Métropole"
 

@@ -39,4 +39,8 @@ def test_every_text_formats() -> None:
     for key in FR:
         t(key, when="w", delay="d", late=1, total=2, occupied=1, planned=1, reporting=1, count=1, arrow="↑",
           delta="+1", pct="", scope="s", period="p", admissions=1, visits=1, rate="r", station="s", n=2,
-          max=1, refresh=15)
+          max=1, refresh=15, minutes=3, name="n", organisation="o", threshold=10, base=5, day="d", change="c",
+          first="f", last="l", days=7,
+          # the pages (detail, map, alerts, quality, health)
+          what="w", metric="m", beds=1, value="v", median="m", indicator="i", lag=1, r="r", rule="r", status="s",
+          since="s", who="w", comment="c", hours=1, p="p")

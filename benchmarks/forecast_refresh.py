@@ -1,0 +1,138 @@
+"""Benchmark of a forecast refresh: 1,000 series of three years of daily data, fitted, calibrated and stored.
+
+Builds synthetic daily series (counts with a weekly pattern, epidemic waves and different levels; a tenth
+are bed occupancy against a capacity), then times what a run does after reading the series: every series
+in the process pool (Prophet and the simple members, calibration, 23 quantiles, recent skill), and the
+writes of forecasts, capacity projections, scores and projections in a scratch database. Twice:
+
+- *first run*: nothing stored yet, each series fits its calibration origins too (``backfill_origins``);
+- *refresh*: the next day, calibrated on what the first run stored: one Prophet fit per series.
+
+Uses PostgreSQL on 127.0.0.1:5432 (SYNOPSE_BENCH_PG_DSN: a superuser DSN) in a scratch database dropped
+at the end. Usage::
+
+    .venv/bin/python -m benchmarks.forecast_refresh --series 1000 --record
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from benchmarks.forecast_results import machine_line, record
+from forecasting.dataset import Series
+from forecasting.ensemble import MODEL_NAME, MODEL_VERSION
+from forecasting.jobs import RunSummary, engine_config, forecast_and_store, load_history
+from forecasting.pool import default_workers
+from synopse.config import ForecastSettings
+from synopse.db import forecasts as db
+from synopse.db.migrate import migrate
+from synopse.domain.forecasts import QUANTILE_LEVELS, Metric, RunStatus, Scope, SeriesKey
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+WEEKLY = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.8, 0.85])
+DAYS = 3 * 365
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    admin = os.environ.get("SYNOPSE_BENCH_PG_DSN", DEFAULT_PG)
+    name = f"bench_forecast_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # generated name, not input
+    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            migrate(conn)
+        yield dsn
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, db.Capacity]]:
+    """``count`` daily series of three years ending on ``end`` (seeded: the same every time)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(end - timedelta(days=DAYS + 30), end, freq="D")
+    t = np.arange(len(dates))
+    series: dict[SeriesKey, Series] = {}
+    capacity: dict[SeriesKey, db.Capacity] = {}
+    for i in range(count):
+        level = float(np.exp(rng.uniform(np.log(2), np.log(300))))
+        waves = 1 + sum(rng.uniform(0.2, 0.8) * np.exp(-0.5 * ((t - rng.uniform(0, len(t))) / rng.uniform(10, 40)) ** 2)
+                        for _ in range(4))
+        yearly = 1 + 0.15 * np.cos(2 * np.pi * (dates.day_of_year.to_numpy() - 15) / 365)
+        occupancy = i % 10 == 0
+        if occupancy:
+            beds = round(level * 8)
+            values = np.minimum(level * 6 * waves * yearly + rng.normal(0, 2, len(t)), beds * 1.1).round()
+            key = SeriesKey(Metric.BED_OCCUPANCY, Scope.FACILITY, f"bench-{i:04d}")
+            capacity[key] = db.Capacity("facility", key.scope_id, float(beds), "snapshots")
+            bound: float | None = beds * 1.2
+        else:
+            values = rng.poisson(level * waves * yearly * WEEKLY[dates.day_of_week]).astype(float)
+            key = SeriesKey(Metric.ADMISSIONS, Scope.FACILITY, f"bench-{i:04d}")
+            bound = None
+        series[key] = Series(dates, values.astype(float), "D", {}, bound, counts=True)
+    return series, capacity
+
+
+def timed_run(dsn: str, series: dict[SeriesKey, Series], capacity: dict[SeriesKey, db.Capacity], origin: date,
+              settings: ForecastSettings) -> tuple[RunSummary, float]:
+    config = engine_config(settings)
+    with psycopg.connect(dsn) as conn:
+        run_id = uuid.uuid4()
+        cutoff = datetime.combine(origin + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        db.create_run(conn, run_id=run_id, as_of=cutoff, origin_date=origin, trigger="manual", model=MODEL_NAME,
+                      model_version=MODEL_VERSION, horizon_days=settings.horizon_days,
+                      parameters=settings.model_dump(mode="json"), quantile_levels=QUANTILE_LEVELS)
+        conn.commit()
+        summary = RunSummary(run_id, RunStatus.RUNNING, cutoff, origin)
+        started = time.perf_counter()
+        history = load_history(conn, origin, config)
+        forecast_and_store(conn, run_id, series, capacity, history, settings, config, summary)
+        conn.commit()
+        return summary, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    settings = ForecastSettings(workers=args.workers, regressors="")
+    end = date(2026, 3, 1)
+    series, capacity = synthetic(args.series, end)
+    lines = [machine_line(), "",
+             f"- {len(series)} series of {DAYS + 31} days ({len(capacity)} bed occupancy with a capacity), horizon "
+             f"{settings.horizon_days} days, 23 quantiles, {args.workers} worker processes, scores after the run "
+             f"over {settings.score_origins} origins"]
+    with scratch_database() as dsn:
+        first, first_s = timed_run(dsn, series, capacity, end, settings)
+        lines.append(f"- first run (nothing stored, {settings.backfill_origins} calibration origins fitted per "
+                     f"series): {first_s:.1f} s, {len(series) / first_s:.1f} series/s; {first.ok} main model, "
+                     f"{first.fallback} simple model ({dict(first.reasons)})")
+        tomorrow = {key: Series(s.dates.append(pd.DatetimeIndex([s.dates[-1] + pd.Timedelta(days=1)])),
+                                np.append(s.values, s.values[-7]), "D", {}, s.upper_bound, counts=True)
+                    for key, s in series.items()}
+        refresh, refresh_s = timed_run(dsn, tomorrow, capacity, end + timedelta(days=1), settings)
+        lines.append(f"- refresh the next day (calibrated on the stored projections): {refresh_s:.1f} s, "
+                     f"{len(series) / refresh_s:.1f} series/s; {refresh.ok} main model, {refresh.fallback} simple "
+                     f"model ({dict(refresh.reasons)})")
+    print("\n".join(lines))
+    if args.record:
+        record("forecast_refresh.py", lines)
+
+
+if __name__ == "__main__":
+    main()

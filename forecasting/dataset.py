@@ -1,0 +1,231 @@
+"""Dataset shaping: a regular series (daily or weekly) from CSV rows or store rows, and what is wrong with it.
+
+Boundary: pure pandas/numpy, no database and no model. Every forecast and backtest starts from a
+:class:`Series`: one value per period on a regular calendar, NaN where nothing was observed, and the
+regressors aligned on the same calendar. :func:`assess` says, before any fit, whether a series can have
+the main model, only the simple one, or nothing, and why, so that bad data ends in a clear outcome
+rather than an exception deep inside a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from forecasting.scores import FloatArray
+from synopse.errors import DataUnavailableError
+
+Frequency = Literal["D", "W"]
+Aggregation = Literal["sum", "mean", "last"]
+
+# Days per period of each frequency.
+PERIOD_DAYS: dict[str, int] = {"D": 1, "W": 7}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One regular series: ``values[i]`` is the value of the period ending on ``dates[i]`` (NaN: missing).
+
+    ``regressors`` are aligned on ``dates`` (their values after the last date are not known: the model
+    makes its own scenario for them). ``upper_bound`` caps the forecasts (beds that can exist, for
+    occupancy); ``counts`` says whether values are counts (integers), which selects the count noise model.
+    """
+
+    dates: pd.DatetimeIndex
+    values: FloatArray
+    freq: Frequency = "D"
+    regressors: Mapping[str, FloatArray] = field(default_factory=dict)
+    upper_bound: float | None = None
+    counts: bool = True
+
+    def __post_init__(self) -> None:
+        if len(self.dates) != len(self.values):
+            raise ValueError("dates and values differ in length")
+        for name, values in self.regressors.items():
+            if len(values) != len(self.dates):
+                raise ValueError(f"regressor {name} is not aligned with the dates")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def observed(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.values)))
+
+    @property
+    def last_date(self) -> date:
+        return self.dates[-1].date()
+
+    @property
+    def period_days(self) -> int:
+        return PERIOD_DAYS[self.freq]
+
+    def until(self, end: pd.Timestamp | date) -> Series:
+        """The series as it was known at the end of period ``end`` (inclusive)."""
+        stop = int(self.dates.searchsorted(pd.Timestamp(end), side="right"))
+        return replace(
+            self,
+            dates=self.dates[:stop],
+            values=self.values[:stop],
+            regressors={name: values[:stop] for name, values in self.regressors.items()},
+        )
+
+    def future_dates(self, horizon: int) -> pd.DatetimeIndex:
+        """The ``horizon`` period ends after the last date."""
+        step = pd.Timedelta(days=self.period_days)
+        return pd.DatetimeIndex([self.dates[-1] + step * (h + 1) for h in range(horizon)])
+
+
+def regular_series(
+    dates: Sequence[object] | pd.Series | pd.DatetimeIndex,
+    values: Sequence[float] | pd.Series | FloatArray,
+    *,
+    freq: Frequency = "D",
+    agg: Aggregation = "sum",
+    regressors: Mapping[str, Sequence[float] | pd.Series | FloatArray] | None = None,
+    counts: bool | None = None,
+    upper_bound: float | None = None,
+) -> Series:
+    """A :class:`Series` on a regular calendar from (date, value) pairs in any order.
+
+    Daily: one value per calendar day between the first and last date; days absent or empty are NaN;
+    several rows for one day are combined with ``agg``. Weekly: periods of 7 days ending on the weekday of
+    the last date (so the last period is complete); from daily data, a week missing a day is NaN (its sum
+    would be too low); from data already weekly, each week holds its row. Regressors are combined with the
+    mean. ``counts`` None means "every value is a non-negative integer".
+    """
+    index = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(dates) if not isinstance(dates, pd.Series) else dates)))
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    index = index.normalize()
+    frame = pd.DataFrame({"value": np.asarray(values, dtype=np.float64)}, index=index)
+    for name, column in (regressors or {}).items():
+        frame[f"r:{name}"] = np.asarray(column, dtype=np.float64)
+    frame = frame[np.asarray(frame.index.notna())].sort_index()
+    if frame.empty:
+        raise DataUnavailableError("no dated rows")
+    how = {"value": agg, **{c: "mean" for c in frame.columns if c.startswith("r:")}}
+    daily = frame.groupby(level=0).agg(how)
+    # A day whose rows are all empty stays empty (a sum of nothing is not a zero count).
+    daily.loc[frame["value"].groupby(level=0).count() == 0, "value"] = np.nan
+    days = pd.date_range(daily.index[0], daily.index[-1], freq="D")
+    daily = daily.reindex(days)
+    if freq == "W":
+        row_days = frame.index.unique().to_numpy()
+        from_daily = row_days.size > 1 and float(np.median(np.diff(row_days) / np.timedelta64(1, "D"))) < 7
+        anchor = daily.index[-1].day_name()[:3].upper()
+        grouped = daily.resample(f"W-{anchor}")
+        weekly = grouped.agg(how)
+        weekly.loc[grouped["value"].count() < (7 if from_daily else 1), "value"] = np.nan
+        daily = weekly
+    out_values = np.array(daily["value"].to_numpy(dtype=np.float64), copy=True)
+    observed = out_values[~np.isnan(out_values)]
+    if counts is None:
+        counts = bool(observed.size and (observed >= 0).all() and np.allclose(observed, np.round(observed)))
+    return Series(
+        dates=pd.DatetimeIndex(daily.index),
+        values=out_values,
+        freq=freq,
+        regressors={c[2:]: daily[c].to_numpy(dtype=np.float64) for c in daily.columns if c.startswith("r:")},
+        upper_bound=upper_bound,
+        counts=counts,
+    )
+
+
+def load_csv_series(
+    path: Path,
+    *,
+    date_col: str,
+    value_col: str,
+    regressor_cols: Sequence[str] = (),
+    freq: Frequency = "D",
+    agg: Aggregation = "sum",
+    where: Mapping[str, str] | None = None,
+) -> Series:
+    """A series from any CSV with a date column and a value column (and optional regressor columns).
+
+    ``where`` keeps only the rows whose columns equal the given values (e.g. one age class of a file that
+    holds several).
+    """
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataUnavailableError(f"cannot read {path}: {exc}") from exc
+    missing = [c for c in (date_col, value_col, *regressor_cols, *(where or {})) if c not in frame.columns]
+    if missing:
+        raise DataUnavailableError(f"{path}: no column {', '.join(missing)} (columns: {', '.join(frame.columns)})")
+    for column, wanted in (where or {}).items():
+        frame = frame[frame[column] == wanted]
+    if frame.empty:
+        raise DataUnavailableError(f"{path}: no row left after the filters")
+    dates = pd.to_datetime(frame[date_col], errors="coerce")
+    if dates.isna().all():
+        raise DataUnavailableError(f"{path}: column {date_col} holds no dates")
+    values = pd.to_numeric(frame[value_col].str.replace(",", ".", regex=False), errors="coerce")
+    regressors = {c: pd.to_numeric(frame[c].str.replace(",", ".", regex=False), errors="coerce")
+                  for c in regressor_cols}
+    return regular_series(dates, values, freq=freq, agg=agg, regressors=regressors)
+
+
+class Readiness(StrEnum):
+    """What a series allows, decided before any fit."""
+
+    MAIN = "main"  # enough clean history for the main model
+    SIMPLE = "simple"  # only the baseline: short, constant or too gappy
+    NONE = "none"  # not even that: fewer than two observed values
+
+
+@dataclass(frozen=True)
+class Assessment:
+    readiness: Readiness
+    reason: str | None  # why not MAIN, in words a crisis cell understands
+
+
+def assess(series: Series, *, min_history: int, max_missing_share: float = 0.2) -> Assessment:
+    """Decide what the series allows.
+
+    Args:
+        series: the series up to the forecast origin.
+        min_history: periods of history the main model needs (its calibration needs past forecasts
+            whose targets have been observed).
+        max_missing_share: above this share of missing values over the last ``min_history`` periods the
+            main model is not trusted (interpolating long gaps invents the dynamics it would learn).
+    """
+    values = series.values
+    observed = values[~np.isnan(values)]
+    unit = "days" if series.freq == "D" else "weeks"
+    if observed.size < 2:
+        return Assessment(Readiness.NONE, f"too little data: {observed.size} observed value(s)")
+    if np.isnan(values[-1]):
+        last = series.dates[int(np.flatnonzero(~np.isnan(values))[-1])].date()
+        return Assessment(Readiness.SIMPLE, f"no value for the last period (last observed {last.isoformat()})")
+    if np.ptp(observed) == 0:
+        return Assessment(Readiness.SIMPLE, f"constant series (every value is {observed[0]:g})")
+    span = len(values) - int(np.flatnonzero(~np.isnan(values))[0])
+    if span < min_history:
+        return Assessment(Readiness.SIMPLE, f"short history: {span} {unit} < {min_history} needed by the main model")
+    recent = values[-min_history:]
+    missing = float(np.isnan(recent).mean())
+    if missing > max_missing_share:
+        return Assessment(
+            Readiness.SIMPLE,
+            f"gaps: {missing:.0%} of the last {min_history} {unit} missing (at most {max_missing_share:.0%})",
+        )
+    return Assessment(Readiness.MAIN, None)
+
+
+def fill_gaps(values: FloatArray) -> FloatArray:
+    """Linear interpolation over inner gaps, the nearest value at the ends (for models that need no NaN)."""
+    out = np.asarray(values, dtype=np.float64).copy()
+    missing = np.isnan(out)
+    if missing.any() and (~missing).any():
+        positions = np.arange(out.size)
+        out[missing] = np.interp(positions[missing], positions[~missing], out[~missing])
+    return out

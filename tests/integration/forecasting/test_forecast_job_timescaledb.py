@@ -1,0 +1,65 @@
+"""The forecasting job on TimescaleDB: same tables and views, series read from the continuous aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from forecasting.jobs import run_forecasts
+from synopse.config import Settings, TimescaleMode
+from synopse.db import forecasts as db
+from synopse.db.migrate import migrate
+from synopse.db.reference import seed_territory
+from synopse.domain.forecasts import Metric
+from tests.integration.forecasting.forecast_synthetic import FacilityPlan, load_activity
+from tests.services.timescaledb import TimescaleServer
+
+pytestmark = pytest.mark.integration
+
+END = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+
+
+@contextmanager
+def _connect(server: TimescaleServer, schema: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    # One connection at a time on the test server, the test's schema first on the search path.
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+        conn.autocommit = autocommit
+        yield conn
+
+
+def test_a_run_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) -> None:
+    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+        migrate(conn, timescale=TimescaleMode.REQUIRE)
+    with _connect(timescaledb_server, schema) as conn:
+        seed_territory(conn)
+        # Occupancy and a short series only: the daily series come from the continuous aggregates.
+        load_activity(conn, [FacilityPlan("hp-confluent", "44109", 70, 6.0, occupied_beds=300.0, beds_total=386),
+                             FacilityPlan("sante-atlantique", "44162", 9, 4.0)], END)
+        counts = db.daily_counts(conn, Metric.ADMISSIONS, date(2026, 2, 20), date(2026, 3, 1))
+        assert {(c.scope, c.scope_id) for c in counts} >= {("facility", "hp-confluent"), ("territory", "all"),
+                                                           ("commune", "44109"), ("facility", "sante-atlantique")}
+        capacity = {(c.scope, c.scope_id): c.beds for c in db.capacities(conn, END)}
+        assert capacity[("facility", "hp-confluent")] == 386.0
+
+        settings = Settings(forecast={"horizon_days": 7, "backfill_origins": 5, "workers": 2, "regressors": ""})
+        summary = run_forecasts(settings, as_of=END, conn=conn)
+        assert summary.series_total == summary.ok + summary.fallback + summary.skipped > 0
+        run = db.get_run(conn, summary.run_id)
+        assert run is not None and run.status in ("succeeded", "partial") and run.origin_date == date(2026, 3, 1)
+        outcomes = {(s.metric, s.scope_id): s for s in db.series_runs(conn, run.run_id)}
+        assert outcomes[("bed_occupancy", "hp-confluent")].status == "ok"
+        assert outcomes[("admissions", "sante-atlantique")].reason == (
+            "short history: 9 days < 42 needed by the main model")
+        rows = db.forecast_rows(conn, run.run_id, "bed_occupancy", "facility", "hp-confluent")
+        assert len(rows) == 7 and all(max(r.quantiles) <= 386 * 1.2 + 1e-6 for r in rows)
+        view = conn.execute(
+            "SELECT count(*) FROM capacity_forecast_daily WHERE facility_id = 'hp-confluent' AND run_id = %s",
+            (run.run_id,),
+        ).fetchone()
+        assert view == (7,)

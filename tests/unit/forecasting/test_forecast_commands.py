@@ -1,0 +1,71 @@
+"""`synopse forecast backtest` as a user runs it: any CSV in, forecasts CSV and scores out, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from forecasting.commands import app
+from tests.unit.forecasting.forecast_fixtures import admissions
+
+runner = CliRunner()
+
+
+def _csv(tmp_path: Path) -> Path:
+    series = admissions(days=200)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({
+        "jour": [d.date().isoformat() for d in series.dates],
+        "entrees": series.values.astype(int),
+        "tmax": 15 + rng.normal(0, 3, len(series)),
+    })
+    path = tmp_path / "series.csv"
+    frame.sample(frac=1, random_state=1).to_csv(path, index=False)  # any row order
+    return path
+
+
+def test_backtest_writes_every_quantile_and_prints_scores(tmp_path: Path) -> None:
+    path, out = _csv(tmp_path), tmp_path / "out" / "forecasts.csv"
+    result = runner.invoke(app, [
+        "backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees", "--regressor", "tmax",
+        "--horizon", "14", "--start", "2024-06-01", "--step", "7", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    forecasts = pd.read_csv(out)
+    assert list(forecasts.columns) == ["origin", "target_date", "horizon", "quantile", "value"]
+    assert forecasts.groupby(["origin", "horizon"]).size().eq(23).all()
+    assert forecasts.origin.min() == "2024-06-01" and forecasts.horizon.max() == 14
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if "rel. WIS" in line)
+    seven = next(line for line in lines[header:] if line.strip().startswith("7d"))
+    assert len(seven.split()) == 9  # horizon, origins, WIS, baseline WIS, relative WIS, MAE x2, coverage x2
+    assert any(line.strip().startswith("all") for line in lines)
+
+
+def test_weekly_backtest(tmp_path: Path) -> None:
+    path, out = _csv(tmp_path), tmp_path / "weekly.csv"
+    result = runner.invoke(app, [
+        "backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees", "--freq", "W",
+        "--horizon", "2", "--start", "2024-05-01", "--workers", "1", "--warmup", "4", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    forecasts = pd.read_csv(out)
+    assert sorted(forecasts.horizon.unique()) == [1, 2]
+    days = (pd.to_datetime(forecasts.target_date) - pd.to_datetime(forecasts.origin)).dt.days
+    assert set(days) == {7, 14}
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    path = _csv(tmp_path)
+    missing = runner.invoke(app, ["backtest", "--csv", str(path), "--date-col", "date", "--value-col", "entrees",
+                                  "--out", str(tmp_path / "x.csv")])
+    assert missing.exit_code == 2 and "no column date" in missing.output
+    late = runner.invoke(app, ["backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees",
+                               "--start", "2030-01-01", "--out", str(tmp_path / "x.csv")])
+    assert late.exit_code == 2 and "no origin" in late.output
+    freq = runner.invoke(app, ["backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees",
+                               "--freq", "M", "--out", str(tmp_path / "x.csv")])
+    assert freq.exit_code == 2 and "--freq must be D or W" in freq.output
