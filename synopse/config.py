@@ -411,27 +411,36 @@ def load_settings() -> Settings:
         raise ConfigurationError("invalid settings:\n  " + "\n  ".join(problems)) from exc
 
 
-def pseudonymisation_key(settings: Settings) -> bytes:
-    """The key of patient pseudonyms: the configured one, else (embedded runtime only) one kept on disk.
+def runtime_secret(
+    configured: SecretStr | None,
+    *,
+    variable: str,
+    filename: str,
+    embedded: bool,
+    home: Path,
+    min_chars: int,
+) -> bytes:
+    """A secret key: the configured one, else (embedded runtime only) one generated once and kept on disk.
 
-    On the embedded runtime a key is generated once into ``<runtime.home>/pseudonymisation.key`` (mode
-    0600) and reused, so re-admissions link across restarts for as long as the embedded database lives
-    beside it. With an external database the key must be configured: a generated one would differ per
-    machine, and pseudonyms from two workers would never link.
+    Every process of one deployment must share the key (pseudonyms that link, CSRF tokens every dashboard
+    worker accepts). On the embedded runtime, one machine, it is generated into ``home/filename`` (mode
+    0600) and reused across restarts; with external services it must be configured, since a generated one
+    would differ per machine.
 
     Raises:
-        ConfigurationError: No key configured for an external database, or the key file is unusable.
+        ConfigurationError: Not configured outside the embedded runtime, too short, or the file is unusable.
     """
-    configured = settings.privacy.pseudonymisation_key
     if configured is not None:
-        return configured.get_secret_value().strip().encode()
-    if not settings.uses_embedded_database:
+        value = configured.get_secret_value().strip()
+        if len(value) < min_chars:
+            raise ConfigurationError(f"{variable}: must be at least {min_chars} characters")
+        return value.encode()
+    if not embedded:
         raise ConfigurationError(
-            "SYNOPSE_PRIVACY__PSEUDONYMISATION_KEY must be set when SYNOPSE_DB__DSN is (every worker of one "
-            f"store needs the same key; at least {MIN_PSEUDONYMISATION_KEY_CHARS} characters, e.g. "
-            "`openssl rand -hex 32`)"
+            f"{variable} must be set when SYNOPSE_DB__DSN is (every process of one deployment needs the same "
+            f"one; at least {min_chars} characters, e.g. `openssl rand -hex 32`)"
         )
-    path = settings.runtime.home / PSEUDONYMISATION_KEY_FILE
+    path = home / filename
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_EXCL: two processes starting at once never write two different keys; the loser reads the winner's.
@@ -439,16 +448,31 @@ def pseudonymisation_key(settings: Settings) -> bytes:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise ConfigurationError(f"cannot create the pseudonymisation key file {path}: {exc}") from exc
+        raise ConfigurationError(f"cannot create the key file {path}: {exc}") from exc
     else:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_hex(32) + "\n")
     try:
         if path.stat().st_mode & 0o077:
             raise ConfigurationError(f"{path} is readable by other users: `chmod 600 {path}`")
-        key = path.read_text(encoding="ascii").strip()
+        value = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read the pseudonymisation key file {path}: {exc}") from exc
-    if len(key) < MIN_PSEUDONYMISATION_KEY_CHARS:
-        raise ConfigurationError(f"{path} holds a key shorter than {MIN_PSEUDONYMISATION_KEY_CHARS} characters")
-    return key.encode()
+        raise ConfigurationError(f"cannot read the key file {path}: {exc}") from exc
+    if len(value) < min_chars:
+        raise ConfigurationError(f"{path} holds a key shorter than {min_chars} characters")
+    return value.encode()
+
+
+def pseudonymisation_key(settings: Settings) -> bytes:
+    """The key of patient pseudonyms (``SYNOPSE_PRIVACY__PSEUDONYMISATION_KEY``, else kept in the runtime home).
+
+    Rotating it breaks the linkage of re-admissions across the rotation.
+    """
+    return runtime_secret(
+        settings.privacy.pseudonymisation_key,
+        variable="SYNOPSE_PRIVACY__PSEUDONYMISATION_KEY",
+        filename=PSEUDONYMISATION_KEY_FILE,
+        embedded=settings.uses_embedded_database,
+        home=settings.runtime.home,
+        min_chars=MIN_PSEUDONYMISATION_KEY_CHARS,
+    )

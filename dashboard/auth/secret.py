@@ -9,11 +9,7 @@ the embedded runtime's own counts as the embedded runtime (:func:`uses_embedded_
 
 from __future__ import annotations
 
-import os
-import secrets
-
-from synopse.config import Settings
-from synopse.errors import ConfigurationError
+from synopse.config import Settings, runtime_secret
 
 SECRET_FILE = "access-signing.key"  # noqa: S105 - a file name, not a secret
 # As for the pseudonymisation key: 32 characters at least cannot be guessed offline.
@@ -32,35 +28,11 @@ def access_secret(settings: Settings) -> bytes:
     Raises:
         ConfigurationError: Not configured with an external database, too short, or the key file is unusable.
     """
-    configured = settings.access.signing_key
-    if configured is not None:
-        value = configured.get_secret_value().strip()
-        if len(value) < MIN_SECRET_CHARS:
-            raise ConfigurationError(f"SYNOPSE_ACCESS__SIGNING_KEY: must be at least {MIN_SECRET_CHARS} characters")
-        return value.encode()
-    if not uses_embedded_runtime(settings):
-        raise ConfigurationError(
-            "SYNOPSE_ACCESS__SIGNING_KEY must be set when SYNOPSE_DB__DSN is (every dashboard worker needs the same "
-            f"one; at least {MIN_SECRET_CHARS} characters, e.g. `openssl rand -hex 32`)"
-        )
-    path = settings.runtime.home / SECRET_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once never write two different secrets; the loser reads the winner's.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise ConfigurationError(f"cannot create the access secret file {path}: {exc}") from exc
-    else:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-    try:
-        if path.stat().st_mode & 0o077:
-            raise ConfigurationError(f"{path} is readable by other users: `chmod 600 {path}`")
-        value = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"cannot read the access secret file {path}: {exc}") from exc
-    if len(value) < MIN_SECRET_CHARS:
-        raise ConfigurationError(f"{path} holds a secret shorter than {MIN_SECRET_CHARS} characters")
-    return value.encode()
+    return runtime_secret(
+        settings.access.signing_key,
+        variable="SYNOPSE_ACCESS__SIGNING_KEY",
+        filename=SECRET_FILE,
+        embedded=uses_embedded_runtime(settings),
+        home=settings.runtime.home,
+        min_chars=MIN_SECRET_CHARS,
+    )
