@@ -10,13 +10,14 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from synopse.config import Settings, load_settings
-from synopse.errors import ConfigurationError, SynopseError
-from synopse.logging import configure_logging
+from synopse.commandline import command_settings as _settings
+from synopse.commandline import fail as _fail
+from synopse.config import Settings
+from synopse.errors import SynopseError
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,20 +31,6 @@ subscribers_app = typer.Typer(help="Who receives alerts.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(silence_app, name="silence")
 app.add_typer(subscribers_app, name="subscribers")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    configure_logging(settings.log_level, json=settings.log_json)
-    return settings
 
 
 def _connect(settings: Settings) -> psycopg.Connection[Any]:

@@ -12,10 +12,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from synopse.commandline import fail as _fail
 from synopse.domain.access import Role, ShareKind
 
 if TYPE_CHECKING:
@@ -35,11 +36,6 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(share_app, name="share")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
 
 
 def _actor() -> str:

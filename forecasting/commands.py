@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from synopse.config import Settings, load_settings
-from synopse.errors import ConfigurationError, SynopseError
-from synopse.logging import configure_logging
+from synopse.commandline import command_settings as _settings
+from synopse.commandline import fail as _fail
+from synopse.errors import SynopseError
 
 if TYPE_CHECKING:
     from forecasting.backtest import BacktestResult
@@ -26,20 +26,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    configure_logging(settings.log_level, json=settings.log_json)
-    return settings
 
 
 class _Progress:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from synopse.config import Settings, load_settings
-from synopse.errors import ConfigurationError, SynopseError
-from synopse.logging import configure_logging
+from synopse.commandline import command_settings as _settings
+from synopse.commandline import fail as _fail
+from synopse.config import Settings
+from synopse.errors import SynopseError
 
 if TYPE_CHECKING:
     from synopse.domain.events import Event
@@ -39,20 +40,6 @@ OnlyOption = Annotated[
     list[str] | None, typer.Option("--only", help="Keep only rows of this area code (repeatable), e.g. 44.")
 ]
 LimitOption = Annotated[int | None, typer.Option(min=1, help="Stop after this many rows.")]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    configure_logging(settings.log_level, json=settings.log_json)
-    return settings
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from synopse.commandline import fail
 from synopse.errors import SynopseError
 
 dlq_app = typer.Typer(help="Dead letters of the input topics: list them, replay them.", no_args_is_help=True)
@@ -25,8 +26,8 @@ ToOption = Annotated[int | None, typer.Option(help="Only dead-letter offsets up 
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
+    """Failures here exit 1 (an operation failed), not 2 (bad usage)."""
+    fail(message, code)
 
 
 @dlq_app.command("list")

@@ -10,13 +10,13 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from synopse.config import Settings, load_settings
-from synopse.errors import ConfigurationError, ServiceUnavailableError, SynopseError
-from synopse.logging import configure_logging
+from synopse.commandline import command_settings as _settings
+from synopse.commandline import fail as _fail
+from synopse.errors import ServiceUnavailableError, SynopseError
 
 app = typer.Typer(
     name="synopse",
@@ -43,20 +43,6 @@ app.add_typer(_alerts_app, name="alerts")
 app.add_typer(_access_app, name="access")
 app.add_typer(_dlq_app, name="dlq")
 app.add_typer(_forecast_app, name="forecast")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        _fail(str(exc))
-    configure_logging(settings.log_level, json=settings.log_json)
-    return settings
 
 
 @app.command()
