@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-import platform
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 
-import psutil
 import psycopg
 
+from benchmarks import results_file
 from synopse.db.migrate import migrate
 from synopse.db.reference import seed_territory
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Alerts (`alerts_*.py`)"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -43,24 +39,9 @@ def scratch_database() -> Iterator[str]:
 def machine_line(dsn: str) -> str:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT version()").fetchone()
-    server = (row[0] if row else "PostgreSQL ?").split(" on ")[0]
-    load = os.getloadavg()[0]
-    return (f"Machine: {psutil.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
-            f"{platform.python_version()}; {server}; 1-minute load average before the run: {load:.2f} "
-            "(other engineers' jobs share the machine).")
+    return results_file.machine_line((row[0] if row else "PostgreSQL ?").split(" on ")[0])
 
 
 def record(title: str, lines: list[str]) -> None:
-    """Insert an entry at the end of the alerts section of RESULTS.md (created at the end if missing)."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    entry = f"\n### {title} — {stamp}\n\n" + "\n".join(lines) + "\n"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION not in text:
-        text = text.rstrip("\n") + "\n\n" + SECTION + "\n"
-    head, _, tail = text.partition(SECTION)
-    next_section = tail.find("\n## ")
-    if next_section == -1:
-        text = head + SECTION + tail.rstrip("\n") + "\n" + entry
-    else:
-        text = head + SECTION + tail[:next_section].rstrip("\n") + "\n" + entry + tail[next_section:]
-    RESULTS.write_text(text, encoding="utf-8")
+    """Insert an entry at the end of this component's section of RESULTS.md."""
+    results_file.record(SECTION, title, lines)

@@ -191,8 +191,30 @@ class Organisation:
     created_at: datetime
 
 
+class _SignedIn:
+    """What an account row and a session row both say about who is signed in."""
+
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    organisation_id: int | None
+    organisation: str | None
+
+    def principal(self) -> Principal:
+        """Who acts, as the access checks see it."""
+        return Principal(
+            name=self.username,
+            role=Role(self.role),
+            user_id=self.user_id,
+            organisation_id=self.organisation_id,
+            organisation=self.organisation,
+            display_name=self.display_name,
+        )
+
+
 @dataclass(frozen=True)
-class UserAccount:
+class UserAccount(_SignedIn):
     """A user as stored: the password only as its argon2id hash."""
 
     user_id: int
@@ -206,19 +228,9 @@ class UserAccount:
     created_at: datetime
     password_changed_at: datetime
 
-    def principal(self) -> Principal:
-        return Principal(
-            name=self.username,
-            role=Role(self.role),
-            user_id=self.user_id,
-            organisation_id=self.organisation_id,
-            organisation=self.organisation,
-            display_name=self.display_name,
-        )
-
 
 @dataclass(frozen=True)
-class SessionUser:
+class SessionUser(_SignedIn):
     """The user behind a live session cookie."""
 
     user_id: int
@@ -229,16 +241,6 @@ class SessionUser:
     organisation: str | None
     last_seen_at: datetime
     expires_at: datetime
-
-    def principal(self) -> Principal:
-        return Principal(
-            name=self.username,
-            role=Role(self.role),
-            user_id=self.user_id,
-            organisation_id=self.organisation_id,
-            organisation=self.organisation,
-            display_name=self.display_name,
-        )
 
 
 @dataclass(frozen=True)
