@@ -215,7 +215,7 @@ class BatchIngestor:
             outcome.add(plan)
         async with self._require_pool().connection(timeout=CONNECTION_WAIT_S) as conn:
             outcome.counts = await self._store(conn, prepared.feed, prepared.events)
-            await record_progress(conn, self.consumer_group, prepared.progress)
+            await record_progress(conn, self.consumer_group, prepared.progress, prepared.progress_detail)
         return outcome
 
     async def _store_one_by_one(self, prepared: PreparedBatch) -> BatchOutcome:

@@ -113,15 +113,48 @@ class PreparedBatch:
 
     @cached_property
     def progress(self) -> list[PartitionProgress]:
-        """Per-partition counts of the batch."""
-        return progress_of(self.feed.name, self.plans)
+        """The batch's counts, one row per partition (``pipeline_health`` adds them)."""
+        return partition_progress(self.feed.name, self.plans)
+
+    def progress_detail(self, partitions: set[tuple[str, int]]) -> list[PartitionProgress]:
+        """Message-by-message rows of the given (topic, partition) pairs: for a batch overlapping offsets
+        already counted (a redelivery), so that only the new ones are added."""
+        return progress_of(self.feed.name, self.plans, partitions)
 
 
-def progress_of(feed_name: str, plans: Sequence[MessagePlan]) -> list[PartitionProgress]:
-    """Per-message counts of a batch, for ``pipeline_health`` (which counts each offset once)."""
+def partition_progress(feed_name: str, plans: Sequence[MessagePlan]) -> list[PartitionProgress]:
+    """A batch's counts per partition: offsets from its first to its last message (read in order)."""
+    totals: dict[int, list[Any]] = {}
+    for plan in plans:
+        position = plan.incoming.position
+        newest = max(event.occurred_at for event in plan.events) if plan.events else None
+        total = totals.get(position.partition)
+        if total is None:
+            totals[position.partition] = [position.offset, position.offset, 1, plan.events_in,
+                                          len(plan.dead_letters), newest]
+            continue
+        total[1] = max(total[1], position.offset)
+        total[2] += 1
+        total[3] += plan.events_in
+        total[4] += len(plan.dead_letters)
+        if newest is not None and (total[5] is None or newest > total[5]):
+            total[5] = newest
+    return [
+        PartitionProgress(topic=feed_name, partition=partition, messages=messages, events_in=events,
+                          dead_lettered=dead, last_offset=last, last_event_at=newest, first_offset=first)
+        for partition, (first, last, messages, events, dead, newest) in totals.items()
+    ]
+
+
+def progress_of(
+    feed_name: str, plans: Sequence[MessagePlan], partitions: set[tuple[str, int]] | None = None
+) -> list[PartitionProgress]:
+    """One row per message (of the given (topic, partition) pairs, or all), for ``pipeline_health``."""
     rows = []
     for plan in plans:
         position = plan.incoming.position
+        if partitions is not None and (feed_name, position.partition) not in partitions:
+            continue
         rows.append(PartitionProgress(
             topic=feed_name,
             partition=position.partition,

@@ -12,8 +12,9 @@ invalid message gets exactly the codec's treatment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
+from operator import attrgetter
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
@@ -70,6 +71,10 @@ class KnownIds:
     def __contains__(self, item: object) -> bool:
         return not self._ids or item in self._ids
 
+    def covers(self, ids: Iterable[object]) -> bool:
+        """True when every one of ``ids`` is known (one set operation: the per-batch fast path)."""
+        return not self._ids or self._ids.issuperset(ids)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
 
@@ -84,11 +89,24 @@ class ReferenceIds:
         self.facilities = KnownIds()
         self.stations = KnownIds()
 
+    def _known(self, key_field: str) -> tuple[str, KnownIds | None]:
+        if key_field == "facility_id":
+            return "facility", self.facilities
+        if key_field == "station_id":
+            return "station", self.stations
+        return "", None
+
+    def all_known(self, events: Sequence[Event]) -> bool:
+        """True when every event comes from a known source (the common case, checked per message at once)."""
+        if not events:
+            return True
+        key_field = events[0].key_field
+        known = self._known(key_field)[1]
+        return known is None or known.covers(map(attrgetter(key_field), events))
+
     def unknown(self, event: Event) -> str | None:
         """Why the event's source is refused (a reason a person understands), or None when it is known."""
-        kind, known = {"facility_id": ("facility", self.facilities), "station_id": ("station", self.stations)}.get(
-            event.key_field, ("", None)
-        )
+        kind, known = self._known(event.key_field)
         if known is None or event.key in known:
             return None
         return f"unknown {kind} {event.key!r} (not in the reference data)"
@@ -101,9 +119,9 @@ def drop_unknown(raw: bytes | None, decoded: Decoded, reference: ReferenceIds) -
     invalid one; a single-event message keeps its original bytes. Once the source is added to the
     reference data, replaying the dead letters stores them.
     """
-    reasons = [reference.unknown(event) for event in decoded.events]
-    if not any(reasons):
+    if reference.all_known(decoded.events):
         return decoded
+    reasons = [reference.unknown(event) for event in decoded.events]
     items: list[object] | None = None
     positions: list[int | None] = [None] * len(decoded.events)
     if raw:

@@ -9,7 +9,7 @@ dashboard and the alert rules (tables ``pipeline_health``, view ``pipeline_healt
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +39,11 @@ _BUCKET_MARGIN = timedelta(days=1)
 
 @dataclass(frozen=True)
 class PartitionProgress:
-    """What a batch read from one partition, up to ``last_offset`` (one row per message is fine)."""
+    """What a batch read from one partition: offsets ``first_offset`` to ``last_offset`` and their counts.
+
+    One row per partition per batch (the common case), or one row per message (``first_offset ==
+    last_offset``) when a batch overlaps offsets already counted.
+    """
 
     topic: str  # the input topic's name without the environment prefix
     partition: int
@@ -48,6 +52,11 @@ class PartitionProgress:
     dead_lettered: int
     last_offset: int
     last_event_at: datetime | None
+    first_offset: int = -1  # -1: same as last_offset (a row of one message)
+
+    @property
+    def start(self) -> int:
+        return self.last_offset if self.first_offset < 0 else self.first_offset
 
 
 @dataclass(frozen=True)
@@ -64,40 +73,62 @@ class PartitionLag:
         return max(0, self.end_offset - (self.committed_offset or 0))
 
 
-async def record_progress(conn: AsyncConnection[Any], consumer_group: str, rows: Sequence[PartitionProgress]) -> None:
+ProgressDetail = Callable[[set[tuple[str, int]]], Sequence[PartitionProgress]]
+"""Per-message progress rows of the given (topic, partition) pairs of a batch."""
+
+_RECORD_PROGRESS = """
+WITH incoming AS (
+    SELECT * FROM unnest(%(topics)s::text[], %(partitions)s::integer[], %(firsts)s::bigint[],
+                         %(offsets)s::bigint[], %(messages)s::bigint[], %(events)s::bigint[],
+                         %(dead)s::bigint[], %(times)s::timestamptz[]) AS u (t, p, f, o, m, e, d, l)
+), fresh AS (
+    SELECT incoming.* FROM incoming
+    LEFT JOIN pipeline_health AS h
+        ON h.consumer_group = %(group)s AND h.topic = incoming.t AND h.partition = incoming.p
+    WHERE h.last_offset IS NULL OR incoming.f > h.last_offset
+), written AS (
+    INSERT INTO pipeline_health (consumer_group, topic, partition, messages_in, events_in, dead_lettered,
+                                 last_offset, last_event_at, last_batch_at)
+    SELECT %(group)s, t, p, sum(m), sum(e), sum(d), max(o), max(l), now() FROM fresh GROUP BY t, p
+    ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
+        messages_in = pipeline_health.messages_in + EXCLUDED.messages_in,
+        events_in = pipeline_health.events_in + EXCLUDED.events_in,
+        dead_lettered = pipeline_health.dead_lettered + EXCLUDED.dead_lettered,
+        last_offset = greatest(pipeline_health.last_offset, EXCLUDED.last_offset),
+        last_event_at = greatest(pipeline_health.last_event_at, EXCLUDED.last_event_at),
+        last_batch_at = EXCLUDED.last_batch_at
+    RETURNING 1
+)
+-- The partitions whose rows overlap stored offsets (the insert above runs whether or not it is read).
+SELECT DISTINCT t, p FROM incoming
+WHERE NOT EXISTS (SELECT 1 FROM fresh WHERE fresh.t = incoming.t AND fresh.p = incoming.p)
+"""
+
+
+async def record_progress(
+    conn: AsyncConnection[Any],
+    consumer_group: str,
+    rows: Sequence[PartitionProgress],
+    detail: ProgressDetail | None = None,
+) -> None:
     """Add a batch's counts to ``pipeline_health``, in the batch's own transaction.
 
-    Each offset counts once: rows at or below a partition's stored ``last_offset`` were counted by the
-    transaction that stored them, and are a redelivery (after a crash, before Kafka had the offsets).
-    A recreated topic starts its offsets again from 0: delete its rows here when that happens.
+    Each offset counts once: offsets at or below a partition's stored ``last_offset`` were counted by
+    the transaction that stored them, and are a redelivery (after a crash, before Kafka had the
+    offsets). A row covering several offsets is added whole when it starts after the stored
+    ``last_offset`` (a batch reads a partition's offsets in order); when it overlaps, ``detail`` gives
+    that partition's rows message by message and only the new offsets are added. A recreated topic
+    starts its offsets again from 0: delete its rows here when that happens.
     """
     if not rows:
         return
-    await conn.execute(
-        """WITH incoming AS (
-               SELECT * FROM unnest(%(topics)s::text[], %(partitions)s::integer[], %(offsets)s::bigint[],
-                                    %(messages)s::bigint[], %(events)s::bigint[], %(dead)s::bigint[],
-                                    %(times)s::timestamptz[]) AS u (t, p, o, m, e, d, l)
-           ), fresh AS (
-               SELECT incoming.* FROM incoming
-               LEFT JOIN pipeline_health AS h
-                   ON h.consumer_group = %(group)s AND h.topic = incoming.t AND h.partition = incoming.p
-               WHERE h.last_offset IS NULL OR incoming.o > h.last_offset
-           )
-           INSERT INTO pipeline_health (consumer_group, topic, partition, messages_in, events_in, dead_lettered,
-                                        last_offset, last_event_at, last_batch_at)
-           SELECT %(group)s, t, p, sum(m), sum(e), sum(d), max(o), max(l), now() FROM fresh GROUP BY t, p
-           ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
-               messages_in = pipeline_health.messages_in + EXCLUDED.messages_in,
-               events_in = pipeline_health.events_in + EXCLUDED.events_in,
-               dead_lettered = pipeline_health.dead_lettered + EXCLUDED.dead_lettered,
-               last_offset = greatest(pipeline_health.last_offset, EXCLUDED.last_offset),
-               last_event_at = greatest(pipeline_health.last_event_at, EXCLUDED.last_event_at),
-               last_batch_at = EXCLUDED.last_batch_at""",
+    cursor = await conn.execute(
+        _RECORD_PROGRESS,
         {
             "group": consumer_group,
             "topics": [r.topic for r in rows],
             "partitions": [r.partition for r in rows],
+            "firsts": [r.start for r in rows],
             "offsets": [r.last_offset for r in rows],
             "messages": [r.messages for r in rows],
             "events": [r.events_in for r in rows],
@@ -105,6 +136,10 @@ async def record_progress(conn: AsyncConnection[Any], consumer_group: str, rows:
             "times": [r.last_event_at for r in rows],
         },
     )
+    overlapping = {(str(t), int(p)) for t, p in await cursor.fetchall()}
+    aggregated = any(r.start != r.last_offset for r in rows if (r.topic, r.partition) in overlapping)
+    if overlapping and aggregated and detail is not None:
+        await record_progress(conn, consumer_group, detail(overlapping))
 
 
 async def record_lag(

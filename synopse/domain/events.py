@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -39,7 +38,11 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-"""A timezone-aware instant, stored in UTC. Naive times are refused: their zone is a guess."""
+"""A timezone-aware instant, in UTC. Naive times are refused: their zone is a guess.
+
+For settings and one-off values; the event contracts use plain ``AwareDatetime`` fields and normalise
+them in their single model validator (one Python call per event instead of one per datetime field).
+"""
 
 SourceId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 """Identifier of a facility or station: a slug, a FINESS number or an EU station code."""
@@ -52,15 +55,46 @@ PatientKey = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 so that a raw identifier (an IPP, a social-security number, a name) can never be stored by mistake."""
 
 
+_INSTANT_TYPES: tuple[object, ...] = (datetime, AwareDatetime)
+
+
 class Event(BaseModel):
-    """Base of every event: strict (unknown fields are refused), immutable, identified."""
+    """Base of every event: strict (unknown fields are refused), immutable, identified.
+
+    Every instant is aware and in UTC once validated. Validation runs on the ingest hot path (millions of
+    events), so the Python part of it is ONE call per event: :meth:`_normalise` moves instants with a
+    non-zero offset to UTC (an instant read at offset zero is kept as parsed: already UTC), then calls
+    :meth:`_check`, where a contract puts its cross-field rules.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     time_field: ClassVar[str]
     key_field: ClassVar[str]
+    #: The datetime fields of the contract (found when the class is built).
+    instant_fields: ClassVar[tuple[str, ...]] = ()
 
     event_id: UUID = Field(description="Stable id of this fact; a re-sent or corrected fact keeps its id.")
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.instant_fields = tuple(
+            name for name, info in cls.model_fields.items()
+            if info.annotation in _INSTANT_TYPES or any(a in _INSTANT_TYPES for a in get_args(info.annotation))
+        )
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Self:
+        for name in self.instant_fields:
+            value = getattr(self, name)
+            if value is not None and value.utcoffset():
+                object.__setattr__(self, name, value.astimezone(UTC))
+        self._check()
+        return self
+
+    def _check(self) -> None:
+        """Cross-field rules of the contract (raise ``ValueError`` with a reason); none by default."""
 
     @property
     def occurred_at(self) -> datetime:
@@ -82,20 +116,18 @@ class Admission(Event):
 
     facility_id: SourceId
     care_unit: CareUnit
-    admitted_at: UtcDatetime
+    admitted_at: AwareDatetime
     age_band: AgeBand
     reason: ReasonCategory
     patient_key: PatientKey
     commune_code: CommuneCode | None = Field(default=None, description="Commune of residence (INSEE).")
     via_emergency: bool = Field(default=False, description="Admitted after an emergency-department visit.")
-    discharged_at: UtcDatetime | None = None
+    discharged_at: AwareDatetime | None = None
     cancelled: bool = Field(default=False, description="True when the admission was entered in error.")
 
-    @model_validator(mode="after")
-    def _discharge_after_admission(self) -> Admission:
+    def _check(self) -> None:
         if self.discharged_at is not None and self.discharged_at < self.admitted_at:
             raise ValueError("discharged_at is before admitted_at")
-        return self
 
 
 class EmergencyVisit(Event):
@@ -105,7 +137,7 @@ class EmergencyVisit(Event):
     key_field: ClassVar[str] = "facility_id"
 
     facility_id: SourceId
-    arrived_at: UtcDatetime
+    arrived_at: AwareDatetime
     age_band: AgeBand
     reason: ReasonCategory
     commune_code: CommuneCode | None = None
@@ -121,7 +153,7 @@ class BedSnapshot(Event):
 
     facility_id: SourceId
     care_unit: CareUnit
-    observed_at: UtcDatetime
+    observed_at: AwareDatetime
     # Occupied may exceed total in a crisis (extra beds in corridors): it is reported, not refused.
     beds_total: int = Field(ge=0, le=100_000)
     beds_occupied: int = Field(ge=0, le=100_000)
@@ -137,25 +169,19 @@ class EnvironmentObservation(Event):
     indicator: Indicator
     value: float = Field(allow_inf_nan=False)
     unit: str
-    observed_at: UtcDatetime
+    observed_at: AwareDatetime
 
-    @field_validator("unit", mode="before")
-    @classmethod
-    def _canonical_unit(cls, value: Any) -> Any:
-        # A field validator, not a model one: this runs for every observation on the ingest hot path.
-        if isinstance(value, str):
-            return canonical_unit(value) or value
-        return value
-
-    @model_validator(mode="after")
-    def _unit_and_range(self) -> EnvironmentObservation:
+    def _check(self) -> None:
+        # The unit is stored in its canonical spelling (``ug/m3`` becomes ``µg/m³``); the common case, a
+        # canonical unit already, costs one dictionary lookup.
         expected = INDICATOR_UNITS[self.indicator]
         if self.unit != expected:
-            raise ValueError(f"unit {self.unit!r} does not fit {self.indicator.value} (expected {expected!r})")
+            if canonical_unit(self.unit) != expected:
+                raise ValueError(f"unit {self.unit!r} does not fit {self.indicator.value} (expected {expected!r})")
+            object.__setattr__(self, "unit", expected)
         low, high = INDICATOR_RANGES[expected]
         if not low <= self.value <= high:
             raise ValueError(f"{self.indicator.value}={self.value} {expected} is outside [{low}, {high}]")
-        return self
 
 
 # Daily counts are counts of French civil days: a day starts at midnight in Europe/Paris.
