@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import threading
 import time
 from typing import Any
 
@@ -38,6 +41,8 @@ _TOPIC_OK_CODES = frozenset({0, 36})
 BROKER_CONNECT_TIMEOUT_S = 30.0
 # Between attempts to reach the broker at start.
 _BROKER_RETRY_S = 1.0
+#: Exit code of a worker that had to give up on a clean stop (see ``streams.stop_timeout_s``).
+STOP_TIMEOUT_EXIT_CODE = 3
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -127,7 +132,18 @@ class WorkerResources(Service):
 
 
 class _Worker(faust.Worker):
-    """faust's worker, announcing readiness in the log instead of on stdout."""
+    """faust's worker, announcing readiness in the log instead of on stdout, and stopping in bounded time."""
+
+    #: Seconds a stop may take before the process exits anyway (set by :func:`run_worker`).
+    stop_timeout_s: float = 30.0
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        if not self._signal_stop_time:
+            # A thread, not a task: the event loop may be the thing that is stuck.
+            watchdog = threading.Timer(self.stop_timeout_s, _exit_after_stop_timeout, (self.stop_timeout_s,))
+            watchdog.daemon = True
+            watchdog.start()
+        super()._schedule_shutdown(signal)
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
@@ -135,6 +151,16 @@ class _Worker(faust.Worker):
             "stream worker ready",
             extra={"app_id": self.app.conf.id, "web_port": self.app.conf.web_port, "topics": len(INPUT_TOPICS)},
         )
+
+
+def _exit_after_stop_timeout(timeout_s: float) -> None:
+    logger.error(
+        "the stream worker did not stop in time (broker or database unreachable?); exiting now: batches not"
+        " stored are not acknowledged, and Kafka redelivers them to the next worker",
+        extra={"stop_timeout_s": timeout_s},
+    )
+    logging.shutdown()
+    os._exit(STOP_TIMEOUT_EXIT_CODE)
 
 
 def run_worker(settings: Settings) -> None:
@@ -166,6 +192,7 @@ def run_worker(settings: Settings) -> None:
     )
     # The progress spinner writes terminal escapes to stdout, which a supervisor's log would keep.
     worker.spinner = None
+    worker.stop_timeout_s = settings.streams.stop_timeout_s
     logger.info(
         "stream worker starting",
         extra={

@@ -146,6 +146,9 @@ class StreamsSettings(BaseModel):
     # Lag, late-event refreshes and live-table upkeep every 10 s: fresh enough for a dashboard refreshed
     # every 15 s, and a few cheap queries per worker.
     health_interval_s: float = Field(default=10.0, ge=1, le=3600)
+    # A clean stop takes a second or two; with the broker or the database gone, faust's own stop can wait
+    # forever. Past this, the process exits anyway: nothing is lost (unacked batches are redelivered).
+    stop_timeout_s: float = Field(default=30.0, ge=1, le=3600, description="Longest clean stop on SIGTERM/SIGINT.")
 
 
 class SimulatorSettings(BaseModel):

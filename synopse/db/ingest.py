@@ -83,11 +83,15 @@ class _Table:
     source_field: str
     row: Callable[[Any], tuple[object, ...]]
     model: type[Event]
+    # The event id identifies the fact whatever its time: a correction may move it (see migration 0049).
+    movable: bool = False
     row_key: Callable[[tuple[object, ...]], Any] = field(init=False)  # C-level getter of a row's key (hot path)
     source_at: Callable[[tuple[object, ...]], Any] = field(init=False)  # (source id, event time) of a row
     adapter: TypeAdapter[list[Any]] = field(init=False)
     upsert_copy: sql.Composed = field(init=False)
     upsert_json: sql.Composed = field(init=False)
+    move_copy: sql.Composed = field(init=False)
+    move_json: sql.Composed = field(init=False)
     staging: sql.Identifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -96,7 +100,8 @@ class _Table:
         source = sql.SQL("json_to_recordset(%s::json) AS incoming ({defs})").format(
             defs=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in self.columns)
         )
-        object.__setattr__(self, "row_key", itemgetter(*(names.index(k) for k in self.key)))
+        identity = ("event_id",) if self.movable else self.key
+        object.__setattr__(self, "row_key", itemgetter(*(names.index(k) for k in identity)))
         object.__setattr__(
             self, "source_at", itemgetter(names.index(self.source_field), names.index(self.model.time_field))
         )
@@ -104,6 +109,12 @@ class _Table:
         object.__setattr__(self, "staging", staging)
         object.__setattr__(self, "upsert_copy", _upsert_sql(self.name, names, self.key, staging))
         object.__setattr__(self, "upsert_json", _upsert_sql(self.name, names, self.key, source))
+        time = self.model.time_field
+        moved_from = sql.SQL("json_to_recordset(%s::json) AS incoming (event_id uuid, {} timestamptz)").format(
+            sql.Identifier(time)
+        )
+        object.__setattr__(self, "move_copy", _move_sql(self.name, time, sql.SQL("{} AS incoming").format(staging)))
+        object.__setattr__(self, "move_json", _move_sql(self.name, time, moved_from))
 
 
 def _upsert_sql(table: str, names: list[str], key: tuple[str, ...], source: sql.Composable) -> sql.Composed:
@@ -128,6 +139,29 @@ def _upsert_sql(table: str, names: list[str], key: tuple[str, ...], source: sql.
     )
 
 
+def _move_sql(table: str, time: str, source: sql.Composable) -> sql.Composed:
+    """Record each event's instant; delete the rows of events that moved; returns the deleted rows' places.
+
+    Every part reads the table as it was before the statement: ``previous`` sees the old instants.
+    """
+    return sql.SQL(
+        "WITH previous AS ("
+        " SELECT known.event_id, known.occurred_at FROM event_instants AS known"
+        " JOIN {source} ON incoming.event_id = known.event_id"
+        " WHERE known.raw_table = {name} AND known.occurred_at <> incoming.{time}"
+        "), removed AS ("
+        " DELETE FROM {table} AS raw USING previous"
+        " WHERE raw.event_id = previous.event_id AND raw.{time} = previous.occurred_at"
+        " RETURNING raw.facility_id, raw.commune_code, raw.{time}"
+        "), recorded AS ("
+        " INSERT INTO event_instants (raw_table, event_id, occurred_at)"
+        " SELECT {name}, incoming.event_id, incoming.{time} FROM {source}"
+        " ON CONFLICT (raw_table, event_id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at"
+        " WHERE event_instants.occurred_at <> EXCLUDED.occurred_at"
+        ") SELECT * FROM removed"
+    ).format(table=sql.Identifier(table), name=sql.Literal(table), time=sql.Identifier(time), source=source)
+
+
 _TABLES: dict[type[Event], _Table] = {
     Admission: _Table(
         "admissions",
@@ -139,6 +173,7 @@ _TABLES: dict[type[Event], _Table] = {
         lambda e: (e.event_id, e.admitted_at, e.facility_id, e.care_unit.value, e.age_band.value, e.reason.value,
                    e.patient_key, e.commune_code, e.via_emergency, e.discharged_at, e.cancelled),
         Admission,
+        movable=True,
     ),
     EmergencyVisit: _Table(
         "emergency_visits",
@@ -149,6 +184,7 @@ _TABLES: dict[type[Event], _Table] = {
         lambda e: (e.event_id, e.arrived_at, e.facility_id, e.age_band.value, e.reason.value, e.commune_code,
                    e.hospitalised, e.patient_key),
         EmergencyVisit,
+        movable=True,
     ),
     BedSnapshot: _Table(
         "bed_snapshots",
@@ -224,29 +260,40 @@ async def store_events(
     rows = list(map(table.row, events))
     # Last occurrence wins: PostgreSQL refuses to touch one row twice in a single upsert, and a later
     # message for the same key is the newer truth. Keys are read from the rows (plain strings and UTC
-    # datetimes: cheap to hash), and the common case, no duplicate, keeps the lists as they are.
+    # datetimes: cheap to hash), and the common case, no duplicate, keeps the lists as they are. An
+    # event that may move in time is keyed by its id alone: its last version is the one kept.
     last = {table.row_key(row): index for index, row in enumerate(rows)}
     if len(last) < len(rows):
         keep = sorted(last.values())
         rows = [rows[i] for i in keep]
         events = [events[i] for i in keep]
+    moved: list[tuple[str, str | None, datetime]] = []
     if options.copy and len(rows) >= COPY_MIN_ROWS:
-        counts = await _upsert_copy(conn, table, rows)
+        counts, moved = await _upsert_copy(conn, table, rows)
     else:
-        cursor = await conn.execute(table.upsert_json, (table.adapter.dump_json(list(events)).decode(),))
+        document = table.adapter.dump_json(list(events)).decode()
+        cursor = await conn.execute(table.upsert_json, (document,))
         counts = _counts(await cursor.fetchone(), len(rows))
-    counts = WriteCounts(counts.inserted, counts.updated, counts.unchanged + received - len(rows))
+        if table.movable:
+            cursor = await conn.execute(table.move_json, (document, document))
+            moved = await cursor.fetchall()
+    # A moved event's new row was counted as inserted: it is an update of the event.
+    counts = WriteCounts(
+        counts.inserted - len(moved), counts.updated + len(moved), counts.unchanged + received - len(rows)
+    )
     await _record_freshness(conn, topic, table, rows)
     if table.name == "bed_snapshots":
         await refresh_current_beds(conn, events)
     elif table.name in ACTIVITY_TABLES:
-        await recount_activity(conn, table.name, events)
+        await recount_activity(conn, table.name, events, moved)
     if options.continuous_aggregates:
-        await _request_refresh(conn, table, rows)
+        await _request_refresh(conn, table, [when for _, when in map(table.source_at, rows)] + [m[2] for m in moved])
     return counts
 
 
-async def _upsert_copy(conn: AsyncConnection[Any], table: _Table, rows: list[tuple[object, ...]]) -> WriteCounts:
+async def _upsert_copy(
+    conn: AsyncConnection[Any], table: _Table, rows: list[tuple[object, ...]]
+) -> tuple[WriteCounts, list[tuple[str, str | None, datetime]]]:
     # ON COMMIT DELETE ROWS: the staging table lives as long as the session and is empty at each batch;
     # created on demand, so a session handed over by a pooler works too.
     await conn.execute(
@@ -263,9 +310,10 @@ async def _upsert_copy(conn: AsyncConnection[Any], table: _Table, rows: list[tup
             await copy.write_row(row)
     cursor = await conn.execute(table.upsert_copy)
     counts = _counts(await cursor.fetchone(), len(rows))
+    moved = await (await conn.execute(table.move_copy)).fetchall() if table.movable else []
     # Emptied now rather than at commit: a second chunk in the same transaction starts from nothing.
     await conn.execute(sql.SQL("TRUNCATE {}").format(table.staging))
-    return counts
+    return counts, moved
 
 
 async def known_source_ids(conn: AsyncConnection[Any]) -> tuple[set[str], set[str]]:
@@ -333,10 +381,10 @@ async def _record_freshness(
     )
 
 
-async def _request_refresh(conn: AsyncConnection[Any], table: _Table, rows: Sequence[tuple[object, ...]]) -> None:
+async def _request_refresh(conn: AsyncConnection[Any], table: _Table, instants: Sequence[datetime]) -> None:
     """Ask for the re-materialisation of the range of events older than the real-time window."""
     horizon = datetime.now(UTC) - REALTIME_WINDOW
-    late = [when for _, when in map(table.source_at, rows) if when < horizon]
+    late = [when for when in instants if when < horizon]
     if late:
         await conn.execute(
             "INSERT INTO aggregate_refresh_requests (raw_table, range_start, range_end) VALUES (%s, %s, %s)",

@@ -8,7 +8,7 @@ view ``live_indicators`` (migration 0045).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection, sql
@@ -53,11 +53,20 @@ _SCOPES = (("facility", "facility_id"), ("commune", "commune_code"))
 
 
 def _hour(instant: datetime) -> datetime:
-    return instant.replace(minute=0, second=0, microsecond=0)
+    """The UTC hour starting at or before ``instant`` (in UTC: the advisory-lock keys are its text)."""
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-async def recount_activity(conn: AsyncConnection[Any], table_name: str, events: Sequence[Event]) -> None:
+async def recount_activity(
+    conn: AsyncConnection[Any],
+    table_name: str,
+    events: Sequence[Event],
+    moved: Sequence[tuple[str, str | None, datetime]] = (),
+) -> None:
     """Recount, from the raw rows, every (facility, hour) and (commune, hour) the batch touched.
+
+    ``moved``: (facility, commune, former instant) of events a correction moved in time; their former
+    hours are recounted too.
 
     A recount (not an increment) is what makes re-deliveries, corrections and late events exact. Two
     workers may touch one commune's hour at once (a commune's residents go to facilities on several
@@ -73,6 +82,10 @@ async def recount_activity(conn: AsyncConnection[Any], table_name: str, events: 
             scope_id = getattr(event, attribute)
             if scope_id is not None:  # an unknown residence has no commune to count in
                 touched.add((scope, scope_id, hour))
+    for facility_id, commune_code, former in moved:
+        touched.add(("facility", facility_id, _hour(former)))
+        if commune_code is not None:
+            touched.add(("commune", commune_code, _hour(former)))
     keys = sorted(touched)
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k",
