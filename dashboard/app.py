@@ -25,18 +25,21 @@ from dashboard.auth.secret import access_secret
 from dashboard.auth.service import AccessService
 from dashboard.callbacks import Clock, IndicatorSource, PoolSource, register_callbacks, wall_clock
 from dashboard.callbacks_pages import PoolPageSource, register_page_callbacks, validation_layout
+from dashboard.i18n import LanguageSelector
 from dashboard.pages import overview, router
 from dashboard.pages.login import account_bar
 from dashboard.shared_data import PoolSharedSource, SharedSource
-from dashboard.text import t
+from dashboard.text import current_language, t
 from synopse.config import Settings
 from synopse.domain.disclosure import DisclosurePolicy
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
-# Dash's default index page, in French (lang="fr" lets screen readers pronounce the page correctly).
+# Dash's default index page, with the request's language (lang="fr" or "en" lets screen readers pronounce the
+# page correctly).
+LANG_MARK = "{%lang%}"
 INDEX_STRING = """<!DOCTYPE html>
-<html lang="fr">
+<html lang="{%lang%}">
     <head>
         {%metas%}
         <title>{%title%}</title>
@@ -52,6 +55,17 @@ INDEX_STRING = """<!DOCTYPE html>
         </footer>
     </body>
 </html>"""
+
+
+class SynopseDash(dash.Dash):
+    """Dash whose index page declares the language of the request it answers."""
+
+    def interpolate_index(self, metas: Any = "", title: Any = "", css: Any = "", config: Any = "", scripts: Any = "",
+                          app_entry: Any = "", favicon: Any = "", renderer: Any = "") -> Any:
+        page: str = super().interpolate_index(  # type: ignore[no-untyped-call]  # Dash's method is untyped
+            metas=metas, title=title, css=css, config=config, scripts=scripts, app_entry=app_entry, favicon=favicon,
+            renderer=renderer)
+        return page.replace(LANG_MARK, current_language())
 
 
 def disclosure_policy(settings: Settings) -> DisclosurePolicy:
@@ -79,7 +93,7 @@ def create_app(
     guard = AccessGuard(AccessService(pool, settings), settings.access,
                         (lambda: secret) if secret is not None else (lambda: access_secret(settings)))
     policy = disclosure_policy(settings)
-    app = dash.Dash(
+    app = SynopseDash(
         __name__,
         title=t("page_title"),
         update_title="",  # empty: no "Updating..." flicker in the tab title at every refresh
@@ -116,6 +130,8 @@ def create_app(
     register_page_callbacks(app, lambda: PoolPageSource(pool, now=now), current_principal,
                             settings.dashboard.refresh_s, lambda: overview.layout(settings.dashboard.refresh_s),
                             clock=clock)
+    # The language first: the guard's login page and refusals speak the user's language.
+    LanguageSelector(settings.dashboard.language, settings.access).install(app.server)
     guard.install(app.server)
     IndicatorApi(pool, policy, now=now).install(app.server)
     if settings.access.proxy_hops:

@@ -5,6 +5,9 @@ engineer's ``synopse.db.alerts`` / ``synopse.db.alert_delivery``); tests give a 
 values: only exact scopes (crisis cell, administrators) get a source; any other principal gets the "not shared"
 notice from the router, and a forged callback returns nothing (:func:`exact_principal`). Acting on alerts
 (acknowledge with a comment, silence) also requires ``can_act_on_alerts`` and is written to the audit log.
+Commenting on an alert (an append-only thread, ``alert_comments``) needs the same role and is audited too; a
+request from a principal without an exact scope (a forged callback: the page offers them no form) is refused,
+answered with nothing, and recorded as ``denied`` in the audit log.
 Refreshes come from each page's ``dcc.Interval`` (``settings.dashboard.refresh_s``) and send ``no_update``
 when the data's fingerprint did not change, so an unchanged page is not redrawn.
 """
@@ -17,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qs
 
 import dash
@@ -28,15 +31,17 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dashboard import components_pages as cp
 from dashboard import figures_pages as fp
+from dashboard import i18n
 from dashboard.pages import alerts as alerts_page
 from dashboard.pages import detail as detail_page
 from dashboard.pages import health as health_page
 from dashboard.pages import map as map_page
 from dashboard.pages import quality as quality_page
 from dashboard.pages import router
-from dashboard.text import fmt_decimal, fmt_percent, indicator_name, t
+from dashboard.text import fmt_date, fmt_decimal, fmt_percent, indicator_name, t
 from synopse.db import alert_delivery, alerts, pages
 from synopse.db.access import record_audit
+from synopse.db.alerts import AlertComment
 from synopse.db.indicators import (
     DEFAULT_STATEMENT_TIMEOUT,
     LOCAL_TZ,
@@ -96,6 +101,7 @@ class AlertsData:
     ledger: list[Notification]
     subscribers: list[Subscriber]
     names: dict[str, str] = field(default_factory=dict)
+    comments: dict[str, list[AlertComment]] = field(default_factory=dict)  # by alert id, oldest first
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,10 @@ class PageSource(Protocol):
     def health(self) -> HealthData: ...
 
     def act(self, principal: Principal, action: str, alert_id: str, comment: str, hours: int) -> bool: ...
+
+    def comment(self, principal: Principal, alert_id: str, body: str) -> bool: ...
+
+    def refuse(self, principal: Principal, action: str, alert_id: str) -> None: ...
 
 
 def parse_place(place: str | None) -> tuple[str | None, str | None]:
@@ -208,12 +218,19 @@ class PoolPageSource:
             if pages.missing_relations(conn, ["alerts", "alert_acks", "alert_notifications", "alert_subscribers"]):
                 return None
             listing = alerts.list_alerts(conn, limit=RECENT_ALERTS + 50)
+            firing = [a for a in listing if a.status in ("firing", "pending")]
+            recent = [a for a in listing if a.status == "resolved"][:RECENT_ALERTS]
+            comments: dict[str, list[AlertComment]] = {}
+            if not pages.missing_relations(conn, ["alert_comments"]):  # migration 0055
+                for row in alerts.list_comments(conn, [a.alert_id for a in firing + recent]):
+                    comments.setdefault(str(row.alert_id), []).append(row)
             return AlertsData(
-                firing=[a for a in listing if a.status in ("firing", "pending")],
-                recent=[a for a in listing if a.status == "resolved"][:RECENT_ALERTS],
+                firing=firing,
+                recent=recent,
                 ledger=alert_delivery.ledger(conn, limit=LEDGER_ROWS),
                 subscribers=alert_delivery.list_subscribers(conn, enabled_only=False),
                 names=alerts.scope_names(conn),
+                comments=comments,
             )
         result: AlertsData | None = self._run("the alerts", read)
         return result
@@ -235,6 +252,9 @@ class PoolPageSource:
         return result
 
     def act(self, principal: Principal, action: str, alert_id: str, comment: str, hours: int) -> bool:
+        if not is_uuid(alert_id):  # a forged id: no such alert (and no SQL error)
+            return False
+
         def write(conn: psycopg.Connection[Any]) -> bool:
             alert = alerts.get_alert(conn, alert_id)
             if alert is None:
@@ -250,6 +270,36 @@ class PoolPageSource:
             return True
         done: bool = self._run("the alert action", write)
         return done
+
+    def comment(self, principal: Principal, alert_id: str, body: str) -> bool:
+        """Append ``body`` to the alert's thread and audit it, in one transaction; False: no such alert."""
+        if not is_uuid(alert_id):
+            return False
+
+        def write(conn: psycopg.Connection[Any]) -> bool:
+            row = alerts.add_comment(conn, alert_id, author=principal.name, role=principal.role.value, body=body)
+            if row is None:
+                return False
+            record_audit(conn, AuditEntry.by(principal, "alert.comment", alert_id,
+                                             details={"comment_id": row.comment_id, "length": len(body)}))
+            return True
+        done: bool = self._run("the alert comment", write)
+        return done
+
+    def refuse(self, principal: Principal, action: str, alert_id: str) -> None:
+        """Record a refused action on an alert (a role that may not act, or a forged request)."""
+        def write(conn: psycopg.Connection[Any]) -> None:
+            record_audit(conn, AuditEntry.by(principal, f"alert.{action}", alert_id, outcome="denied"))
+        self._run("the audit log", write)
+
+
+def is_uuid(value: str) -> bool:
+    """Whether ``value`` is an alert id (a UUID): anything else from the browser is no alert."""
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def place_options(facilities: list[tuple[str, str]], communes: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -330,7 +380,7 @@ def detail_summary(data: DetailData, metric: str) -> str:
         parts.append(t("detail_capacity", beds=fmt_decimal(data.capacity, 0)))
     if data.forecast:
         end = data.forecast[-1]
-        parts.append(t("detail_forecast_to", day=end.target_date.strftime("%d/%m/%Y"),
+        parts.append(t("detail_forecast_to", day=fmt_date(end.target_date),
                        median=fmt_decimal(fp._quantile(end, 0.5), 1)))
     elif data.forecast is None:
         parts.append(t("not_available_yet", what=t("what_forecasts")))
@@ -338,7 +388,7 @@ def detail_summary(data: DetailData, metric: str) -> str:
         parts.append(t("detail_no_forecast"))
     if metric == "bed_occupancy" and data.outlook is not None:
         parts.append(t("detail_outlook", p=fmt_percent(data.outlook.max_p_exceed)))
-        parts.append(t("detail_saturation", day=data.outlook.saturation_date.strftime("%d/%m/%Y"))
+        parts.append(t("detail_saturation", day=fmt_date(data.outlook.saturation_date))
                      if data.outlook.saturation_date else t("detail_no_saturation"))
     return " ".join(parts)
 
@@ -379,8 +429,8 @@ def update_alerts(source: PageSource, can_act: bool, previous: str | None) -> tu
     if digest == previous:
         return (dash.no_update,) * 6
     return (
-        cp.alert_list(data.firing, data.names, "alerts_none_firing"),
-        cp.alert_list(data.recent, data.names, "alerts_none_recent"),
+        cp.alert_list(data.firing, data.names, "alerts_none_firing", data.comments),
+        cp.alert_list(data.recent, data.names, "alerts_none_recent", data.comments),
         cp.alert_options(data.firing + data.recent, data.names),
         cp.ledger_table(data.ledger, data.subscribers),
         None if can_act else cp.permission_notice(),
@@ -388,26 +438,78 @@ def update_alerts(source: PageSource, can_act: bool, previous: str | None) -> tu
     )
 
 
+class Outcome(NamedTuple):
+    """What an action on an alert gave: the sentence for the user, and whether it was carried out."""
+
+    message: str
+    done: bool = False
+
+
+def _refuse(source: PageSource, principal: Principal, action: str, alert_id: str | None) -> None:
+    try:
+        source.refuse(principal, action, alert_id or "")
+    except ServiceUnavailableError as exc:
+        log.warning("refused alert action not audited: %s", exc)
+
+
+def perform_alert_action(
+    source: PageSource, principal: Principal, action: str | None, alert_id: str | None, comment: str | None,
+    hours: int | None,
+) -> Outcome:
+    """Comment on, acknowledge (with an optional comment) or silence the picked alert."""
+    if action not in alerts_page.ACTIONS:
+        raise PreventUpdate
+    if not can_act_on_alerts(principal.role):
+        _refuse(source, principal, action, alert_id)
+        return Outcome(t("alerts_no_permission"))
+    if not alert_id:
+        return Outcome(t("alerts_pick_first"))
+    text = (comment or "").strip()
+    if len(text) > alerts_page.COMMENT_MAX:
+        return Outcome(t("alerts_comment_too_long", max=alerts_page.COMMENT_MAX))
+    if action == "comment" and not text:
+        return Outcome(t("alerts_comment_empty"))
+    hours = hours if hours in alerts_page.SILENCE_HOURS else alerts_page.SILENCE_HOURS[0]
+    try:
+        if action == "comment":
+            done = source.comment(principal, alert_id, text)
+        else:
+            done = source.act(principal, action, alert_id, text, hours)
+    except ServiceUnavailableError as exc:
+        log.warning("alert action failed: %s", exc)
+        return Outcome(t("db_unavailable"))
+    if not done:
+        return Outcome(t("alerts_unknown"))
+    if action == "comment":
+        return Outcome(t("alerts_commented_done"), True)
+    return Outcome(t("alerts_acked_done") if action == "ack" else t("alerts_silenced_done", hours=hours), True)
+
+
 def act_on_alert(
     source: PageSource, principal: Principal, action: str | None, alert_id: str | None, comment: str | None,
     hours: int | None,
 ) -> str:
-    """Acknowledge (with an optional comment) or silence the picked alert; the sentence saying what happened."""
-    if action not in ("ack", "silence"):
+    """Comment on, acknowledge or silence the picked alert; the sentence saying what happened."""
+    return perform_alert_action(source, principal, action, alert_id, comment, hours).message
+
+
+def alert_form(
+    source: PageSource, principal: Principal | None, action: str | None, alert_id: str | None, comment: str | None,
+    hours: int | None,
+) -> tuple[str, Any]:
+    """The alerts form's answer: the sentence, and the comment box emptied once its text was posted or attached.
+
+    Only exact scopes see the form: any other principal's request is forged, refused with nothing sent back,
+    and recorded as ``denied`` in the audit log.
+    """
+    if principal is None or action not in alerts_page.ACTIONS:
         raise PreventUpdate
-    if not can_act_on_alerts(principal.role):
-        return t("alerts_no_permission")
-    if not alert_id:
-        return t("alerts_pick_first")
-    hours = hours if hours in alerts_page.SILENCE_HOURS else alerts_page.SILENCE_HOURS[0]
-    try:
-        done = source.act(principal, action, alert_id, (comment or "").strip(), hours)
-    except ServiceUnavailableError as exc:
-        log.warning("alert action failed: %s", exc)
-        return t("db_unavailable")
-    if not done:
-        return t("alerts_unknown")
-    return t("alerts_acked_done") if action == "ack" else t("alerts_silenced_done", hours=hours)
+    if not principal.scope.exact:
+        log.warning("forged alert action refused", extra={"user": principal.name, "action": action})
+        _refuse(source, principal, action, alert_id)
+        raise PreventUpdate
+    outcome = perform_alert_action(source, principal, action, alert_id, comment, hours)
+    return outcome.message, "" if outcome.done else dash.no_update
 
 
 def update_quality(source: PageSource, previous: str | None) -> tuple[Any, str | Any]:
@@ -486,10 +588,11 @@ def register_page_callbacks(
         exact_principal(principal())
         return source()
 
-    app.callback(Output(router.CONTENT, "children"), Output(router.NAV, "children"),
+    app.callback(Output(router.CONTENT, "children"), Output(router.NAV, "children"), Output(i18n.SWITCH, "children"),
                  Input(router.URL, "pathname"), State(router.URL, "search"))(
         lambda pathname, search: (render(pathname, search, principal(), refresh_s, overview,
-                                         initial=dash.ctx.triggered_id is None), router.nav_links(pathname)))
+                                         initial=dash.ctx.triggered_id is None), router.nav_links(pathname),
+                                  i18n.switch_links(router.normalise(pathname), search or "")))
     app.callback(Output(detail_page.PLACE, "options"), Input(detail_page.PLACE, "id"))(
         lambda _id: _source().places())
     app.callback(
@@ -516,15 +619,15 @@ def register_page_callbacks(
         State(alerts_page.STORE, "data"),
     )(lambda _n, _f, prev: update_alerts(_source(), can_act_on_alerts(exact_principal(principal()).role), prev))
 
-    def _act(_ack: int | None, _silence: int | None, alert_id: str | None, comment: str | None,
-             hours: int | None) -> str:
-        who = exact_principal(principal())
-        action = {alerts_page.ACK: "ack", alerts_page.SILENCE: "silence"}.get(str(dash.ctx.triggered_id))
-        return act_on_alert(source(), who, action, alert_id, comment, hours)
+    def _act(_comment: int | None, _ack: int | None, _silence: int | None, alert_id: str | None,
+             comment: str | None, hours: int | None) -> tuple[str, Any]:
+        action = alerts_page.BUTTON_ACTIONS.get(str(dash.ctx.triggered_id))
+        return alert_form(source(), principal(), action, alert_id, comment, hours)
 
     app.callback(
-        Output(alerts_page.FEEDBACK, "children"),
-        Input(alerts_page.ACK, "n_clicks"), Input(alerts_page.SILENCE, "n_clicks"),
+        Output(alerts_page.FEEDBACK, "children"), Output(alerts_page.COMMENT, "value"),
+        Input(alerts_page.COMMENT_BUTTON, "n_clicks"), Input(alerts_page.ACK, "n_clicks"),
+        Input(alerts_page.SILENCE, "n_clicks"),
         State(alerts_page.PICKER, "value"), State(alerts_page.COMMENT, "value"), State(alerts_page.HOURS, "value"),
         prevent_initial_call=True,
     )(_act)

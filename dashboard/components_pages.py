@@ -16,6 +16,7 @@ from dash import html
 from dashboard.components import aria
 from dashboard.status import OKABE_ITO, source_is_late
 from dashboard.text import fmt_datetime, fmt_decimal, fmt_duration, fmt_int, fmt_percent, t, topic_name
+from synopse.db.alerts import AlertComment
 from synopse.db.pages import ScoreRow, TopicHealth
 from synopse.domain.alert_records import AlertListing, Notification, Subscriber
 from synopse.domain.indicators import SourceFreshness
@@ -90,12 +91,32 @@ def _detail_number(details: dict[str, Any], key: str) -> str:
     return fmt_int(int(value)) if isinstance(value, int) or float(value).is_integer() else fmt_decimal(float(value), 1)
 
 
-def alert_card(alert: AlertListing, names: dict[str, str]) -> html.Article:
-    """One alert: severity, scope, observed vs expected vs threshold, why it fired, its acknowledgement."""
+def comment_thread(comments: Sequence[AlertComment], title_id: str) -> html.Section:
+    """An alert's comments, oldest first: who, when (local time, machine-readable in ``<time>``), what."""
+    heading_id = f"{title_id}-comments"
+    return html.Section([
+        html.H4(t("alert_comments_heading", n=len(comments)), id=heading_id, className="alert-comments-title"),
+        html.Ol([
+            html.Li([
+                html.P([html.Strong(c.author), " · ",
+                        html.Time(fmt_datetime(c.at), dateTime=c.at.isoformat())],
+                       className="alert-comment-meta", title=t("alert_comment_by", who=c.author,
+                                                               when=fmt_datetime(c.at))),
+                html.P(c.body, className="alert-comment-body"),
+            ], className="alert-comment")
+            for c in comments
+        ], className="alert-comment-list"),
+    ], className="alert-comments", **aria(labelledby=heading_id))
+
+
+def alert_card(alert: AlertListing, names: dict[str, str],
+               comments: Sequence[AlertComment] = ()) -> html.Article:
+    """One alert: severity, scope, observed vs expected vs threshold, why it fired, its acknowledgement, its
+    comments."""
     title_id = f"alert-{alert.alert_id}"
     since = alert.firing_since or alert.pending_since
     acked = (t("alert_acked", who=alert.acked_by, when=fmt_datetime(alert.acked_at),
-               comment=(f" — « {alert.ack_comment} »" if alert.ack_comment else ""))
+               comment=(t("ack_comment_quote", comment=alert.ack_comment) if alert.ack_comment else ""))
              if alert.acked_by and alert.acked_at else t("alert_not_acked"))
     return html.Article(
         [
@@ -111,15 +132,17 @@ def alert_card(alert: AlertListing, names: dict[str, str]) -> html.Article:
             ], className="alert-figures"),
             html.P([html.Strong(t("alert_why") + " "), alert.summary or t("not_available")], className="alert-why"),
             html.P(acked, className="alert-ack"),
+            *([comment_thread(comments, title_id)] if comments else []),
         ],
         className=f"alert-card alert-{alert.status}", **aria(labelledby=title_id),
     )
 
 
-def alert_list(alerts: Sequence[AlertListing], names: dict[str, str], empty_key: str) -> list[html.Article] | html.P:
+def alert_list(alerts: Sequence[AlertListing], names: dict[str, str], empty_key: str,
+               comments: dict[str, list[AlertComment]] | None = None) -> list[html.Article] | html.P:
     if not alerts:
         return html.P(t(empty_key), className="tile-muted")
-    return [alert_card(a, names) for a in alerts]
+    return [alert_card(a, names, (comments or {}).get(str(a.alert_id), ())) for a in alerts]
 
 
 def alert_options(alerts: Sequence[AlertListing], names: dict[str, str]) -> list[dict[str, str]]:

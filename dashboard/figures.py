@@ -1,7 +1,7 @@
 """Pure plotly figure builders: rows in, ``go.Figure`` out, no I/O, no Dash state.
 
 Times are drawn in the users' local time (Europe/Paris); plotly.js ignores time zones, so instants
-are converted to local wall-clock times here. Number formatting follows French typography.
+are converted to local wall-clock times here. Numbers and dates follow the language of the request.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import plotly.graph_objects as go
 
 from dashboard.status import OKABE_ITO, SATURATION_FROM, TENSION_FROM
-from dashboard.text import DISPLAY_TZ, fmt_int, fmt_percent, t
+from dashboard.text import DISPLAY_TZ, fmt_int, fmt_percent, plot_format, t
 from synopse.domain.indicators import HourlyPoint
 
 FONT_FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif"  # no web font: offline
@@ -78,7 +78,7 @@ def activity_figure(points: Sequence[HourlyPoint], title: str) -> go.Figure:
         go.Scatter(
             x=x, y=rates, name=t("series_occupancy"), mode="lines", yaxis="y2", connectgaps=False,
             line={"color": OCCUPANCY_COLOUR, "width": 2, "dash": "dot"},
-            hovertemplate="%{y:.1f} %<extra>" + t("series_occupancy") + "</extra>",
+            hovertemplate="%{y:.1f}" + plot_format("percent") + "<extra>" + t("series_occupancy") + "</extra>",
         )
     )
     top = max([OCCUPANCY_AXIS_MIN_TOP, *(r + OCCUPANCY_AXIS_HEADROOM for r in rates if r is not None)])
@@ -107,15 +107,15 @@ def activity_figure(points: Sequence[HourlyPoint], title: str) -> go.Figure:
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         template="plotly_white",
         font={"family": FONT_FAMILY, "size": 13},
-        separators=", ",  # decimal comma, space between thousands
+        separators=plot_format("separators"),  # French: decimal comma, space between thousands
         hovermode="x unified",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
         margin={"l": 60, "r": 60, "t": 80, "b": 50},
-        xaxis={"tickformat": "%d/%m\n%Hh", "hoverformat": "%d/%m/%Y %H:%M", "range": [x[0], end]},
+        xaxis={"tickformat": plot_format("hour_tick"), "hoverformat": plot_format("hour_hover"), "range": [x[0], end]},
         yaxis={"title": {"text": t("axis_count")}, "rangemode": "tozero", "tickformat": "d"},
         yaxis2={
             "title": {"text": t("axis_occupancy")}, "overlaying": "y", "side": "right",
-            "range": [0, top], "showgrid": False, "ticksuffix": " %",
+            "range": [0, top], "showgrid": False, "ticksuffix": plot_format("percent"),
             "tickmode": "linear", "tick0": 0, "dtick": OCCUPANCY_AXIS_STEP,
         },
     )

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from dashboard.figures import FONT_FAMILY, empty_figure
 from dashboard.status import NO_DATA_GREY, OKABE_ITO, occupancy_style
-from dashboard.text import fmt_decimal, indicator_name, t
+from dashboard.text import fmt_decimal, indicator_name, plot_format, t
 from synopse.db.pages import CommunePoint, EnvironmentDay, FacilityPoint, ForecastDay, ObservedDay
 from synopse.domain.forecasts import QUANTILE_LEVELS
 
@@ -94,10 +94,10 @@ def detail_figure(
                          annotation_position="top left")
     figure.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=", ",
+        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=plot_format("separators"),
         hovermode="x unified", margin={"l": 60, "r": 30, "t": 80, "b": 50},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
-        xaxis={"tickformat": "%d/%m/%y"},
+        xaxis={"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
         yaxis={"title": {"text": t(f"axis_{metric}")}, "rangemode": "tozero"},
     )
     return figure
@@ -156,7 +156,7 @@ def lag_figure(correlations: Sequence[tuple[int, float | None]]) -> go.Figure:
         hovertemplate=t("lag_hover") + "<extra></extra>",
     ))
     figure.update_layout(
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 12}, separators=", ",
+        template="plotly_white", font={"family": FONT_FAMILY, "size": 12}, separators=plot_format("separators"),
         margin={"l": 50, "r": 20, "t": 20, "b": 40}, showlegend=False,
         xaxis={"title": {"text": t("axis_lag")}, "dtick": 1},
         yaxis={"title": {"text": t("axis_correlation")}, "range": [-1, 1]},
@@ -175,10 +175,10 @@ def environment_figure(observed: Sequence[ObservedDay], signal: Sequence[Environ
                                 mode="lines+markers", name=indicator_name(indicator),
                                 line={"color": ENVIRONMENT_COLOUR, "width": 2}, marker={"symbol": "diamond"}))
     figure.update_layout(
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=", ",
+        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=plot_format("separators"),
         hovermode="x unified", margin={"l": 60, "r": 60, "t": 40, "b": 50},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
-        xaxis={"tickformat": "%d/%m/%y"},
+        xaxis={"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
         yaxis={"title": {"text": t("series_admissions_daily")}, "rangemode": "tozero"},
         yaxis2={"title": {"text": indicator_name(indicator)}, "overlaying": "y", "side": "right", "showgrid": False,
                 "tickformat": ".1f"},

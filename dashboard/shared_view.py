@@ -23,7 +23,16 @@ from dashboard import components, ids
 from dashboard.figures import ADMISSIONS_COLOUR, ED_VISITS_COLOUR, FONT_FAMILY, OCCUPANCY_COLOUR, empty_figure
 from dashboard.shared_data import SharedActivity, SharedFacility, SharedOverview, SharedSource
 from dashboard.status import OKABE_ITO, SATURATION_FROM, TENSION_FROM, occupancy_style
-from dashboard.text import DISPLAY_TZ, fmt_decimal, fmt_int, fmt_percent, fmt_signed_int, t
+from dashboard.text import (
+    DISPLAY_TZ,
+    fmt_day_month,
+    fmt_decimal,
+    fmt_int,
+    fmt_percent,
+    fmt_signed_int,
+    plot_format,
+    t,
+)
 from synopse.domain.disclosure import DisclosurePolicy, Published, publish_difference, publish_sum, published_rate
 from synopse.domain.indicators import PER_INHABITANTS
 from synopse.errors import ServiceUnavailableError
@@ -58,7 +67,7 @@ def fmt_published(cell: Published, policy: DisclosurePolicy) -> str:
 
 
 def fmt_day(day: date) -> str:
-    return day.strftime("%d/%m")
+    return fmt_day_month(day)
 
 
 def disclosure_legend(policy: DisclosurePolicy) -> html.P:
@@ -190,20 +199,22 @@ def shared_activity_figure(activity: SharedActivity, title: str, policy: Disclos
     rates = [None if r is None else r * 100 for r in activity.occupancy]
     figure.add_trace(go.Scatter(x=x, y=rates, name=t("series_occupancy"), mode="lines+markers", yaxis="y2",
                                 line={"color": OCCUPANCY_COLOUR, "width": 2, "dash": "dot"}, connectgaps=False,
-                                hovertemplate="%{y:.0f} %<extra>" + t("series_occupancy") + "</extra>"))
+                                hovertemplate="%{y:.0f}" + plot_format("percent") + "<extra>"
+                                + t("series_occupancy") + "</extra>"))
     for level, colour in ((TENSION_FROM, OKABE_ITO["orange"]), (SATURATION_FROM, OKABE_ITO["vermillion"])):
         figure.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y2", y0=level * 100, y1=level * 100,
                          line={"color": colour, "width": 1, "dash": "dashdot"})
     top = max([100.0, *(r + 5 for r in rates if r is not None)])
     figure.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=", ", barmode="group",
+        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=plot_format("separators"),
+        barmode="group",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
         margin={"l": 60, "r": 60, "t": 80, "b": 50},
-        xaxis={"tickformat": "%d/%m", "hoverformat": "%d/%m/%Y"},
+        xaxis={"tickformat": plot_format("day_short"), "hoverformat": plot_format("day_hover")},
         yaxis={"title": {"text": t("shared_axis_count")}, "rangemode": "tozero", "tickformat": "d"},
         yaxis2={"title": {"text": t("axis_occupancy")}, "overlaying": "y", "side": "right", "range": [0, top],
-                "showgrid": False, "ticksuffix": " %"},
+                "showgrid": False, "ticksuffix": plot_format("percent")},
     )
     return figure
 

@@ -74,16 +74,20 @@ class LevelStyle:
     """How a level is shown: text label, colour and a symbol (the shape is a second non-colour cue)."""
 
     level: Level
-    label: str
+    label_key: str  # the label's message id: read in the language of the request being served
     colour: str
     symbol: str
 
+    @property
+    def label(self) -> str:
+        return t(self.label_key)
+
 
 LEVEL_STYLES: Final[dict[Level, LevelStyle]] = {
-    Level.NORMAL: LevelStyle(Level.NORMAL, t("status_normal"), OKABE_ITO["bluish_green"], "●"),
-    Level.TENSION: LevelStyle(Level.TENSION, t("status_tension"), OKABE_ITO["orange"], "▲"),
-    Level.SATURATION: LevelStyle(Level.SATURATION, t("status_saturation"), OKABE_ITO["vermillion"], "■"),
-    Level.NO_DATA: LevelStyle(Level.NO_DATA, t("status_no_data"), NO_DATA_GREY, "○"),
+    Level.NORMAL: LevelStyle(Level.NORMAL, "status_normal", OKABE_ITO["bluish_green"], "●"),
+    Level.TENSION: LevelStyle(Level.TENSION, "status_tension", OKABE_ITO["orange"], "▲"),
+    Level.SATURATION: LevelStyle(Level.SATURATION, "status_saturation", OKABE_ITO["vermillion"], "■"),
+    Level.NO_DATA: LevelStyle(Level.NO_DATA, "status_no_data", NO_DATA_GREY, "○"),
 }
 
 

@@ -1,26 +1,71 @@
 """Every word the dashboard shows, and how it writes numbers and times: the one place to translate.
 
-French first (the users are a French crisis cell); an English table can later sit beside :data:`FR`
-with the same keys. Numbers follow French typography: decimal comma, narrow no-break space between
-thousands and before ``%``. Times are shown in Europe/Paris, the users' clock.
+French first (the users are a French crisis cell), English available: :data:`FR` and
+:data:`dashboard.text_en.EN` are two catalogs of the same message ids (``tests/unit/dashboard/
+test_dashboard_i18n.py`` fails on a missing id, a placeholder that differs, or French text left on an
+English page). The language of the request being served is a context variable set per request by
+:mod:`dashboard.i18n` (``?lang=``, then the language cookie, then ``SYNOPSE_DASHBOARD__LANGUAGE``); outside a
+request it is French. Numbers follow the language's typography: French writes a decimal comma, a narrow
+no-break space between thousands and before ``%`` (1 234,5 ; 87 %), English 1,234.5 and 87%. Dates: French
+29/11/2026, English 2026-11-29 (29 Nov when short). Times are shown in Europe/Paris, the users' clock.
+Machine names (API and download columns, component ids) are never translated.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Final
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta
+from typing import Final, Literal, TypeGuard
 from zoneinfo import ZoneInfo
 
 DISPLAY_TZ: Final = ZoneInfo("Europe/Paris")
 
+Language = Literal["fr", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("fr", "en")
+DEFAULT_LANGUAGE: Final[Language] = "fr"
+# Each language's name in itself: the switch offers a language to those who read it.
+LANGUAGE_NAMES: Final[dict[Language, str]] = {"fr": "Français", "en": "English"}
+
 _NNBSP: Final = "\u202f"  # narrow no-break space: thousands separator and before % in French
 _MINUS: Final = "\u2212"  # a true minus sign reads better than a hyphen in figures
+_MONTHS_EN: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_LANGUAGE: ContextVar[Language | None] = ContextVar("synopse_language", default=None)
+
+
+def is_language(value: object) -> TypeGuard[Language]:
+    """Whether ``value`` is one of :data:`LANGUAGES` (a cookie, a URL parameter: anything else is ignored)."""
+    return value in LANGUAGES
+
+
+def current_language() -> Language:
+    """The language of the request being served (French outside a request)."""
+    return _LANGUAGE.get() or DEFAULT_LANGUAGE
+
+
+def set_language(language: Language | None) -> None:
+    """Set the language of the current context (a request hook; None goes back to the default)."""
+    _LANGUAGE.set(language)
+
+
+@contextmanager
+def use_language(language: Language) -> Iterator[None]:
+    """Render in ``language`` within the block (tests, and anything built outside a request)."""
+    token = _LANGUAGE.set(language)
+    try:
+        yield
+    finally:
+        _LANGUAGE.reset(token)
+
 
 FR: Final[dict[str, str]] = {
     "page_title": "Synopse — Nantes Métropole",
     "app_title": "Synopse — Nantes Métropole",
     "app_subtitle": "Veille sanitaire territoriale",
     "skip_link": "Aller au contenu",
+    "language_switch": "Langue",
     "dropdown_search": "Rechercher",
     "dropdown_clear_search": "Effacer la recherche",
     "dropdown_clear_selection": "Effacer la sélection",
@@ -239,12 +284,19 @@ FR: Final[dict[str, str]] = {
     "severity_severe": "grave",
     "severity_critical": "critique",
     "alerts_pick": "Alerte",
-    "alerts_comment": "Commentaire (joint à l'acquittement ou à la mise en silence)",
+    "alerts_comment": "Commentaire (publié seul, ou joint à l'acquittement ou à la mise en silence)",
+    "alerts_comment_button": "Commenter",
+    "alerts_commented_done": "Commentaire ajouté.",
+    "alerts_comment_empty": "Écrivez d'abord un commentaire.",
+    "alerts_comment_too_long": "Commentaire trop long : {max} caractères au plus.",
+    "alert_comments_heading": "Commentaires ({n})",
+    "alert_comment_by": "{who}, le {when}",
+    "ack_comment_quote": " — « {comment} »",
     "alerts_silence_for": "Mettre en silence pendant",
     "hours_n": "{n} h",
     "alerts_ack_button": "Acquitter",
     "alerts_silence_button": "Mettre en silence",
-    "alerts_no_permission": "Votre rôle ne permet pas d'acquitter ni de mettre en silence les alertes.",
+    "alerts_no_permission": "Votre rôle ne permet pas de commenter, d'acquitter ni de mettre en silence les alertes.",
     "alerts_pick_first": "Choisissez d'abord une alerte.",
     "alerts_unknown": "Cette alerte n'existe plus.",
     "alerts_acked_done": "Alerte acquittée.",
@@ -328,28 +380,56 @@ TOPIC_NAMES: Final[dict[str, str]] = {
     "synopse.environment.v1": "Environnement",
 }
 
+# Imported here, after the French tables it mirrors (dashboard.text_en imports nothing from this module).
+from dashboard.text_en import EN, INDICATOR_NAMES_EN, TOPIC_NAMES_EN  # noqa: E402
+
+CATALOGS: Final[dict[Language, dict[str, str]]] = {"fr": FR, "en": EN}
+INDICATOR_CATALOGS: Final[dict[Language, dict[str, str]]] = {"fr": INDICATOR_NAMES, "en": INDICATOR_NAMES_EN}
+TOPIC_CATALOGS: Final[dict[Language, dict[str, str]]] = {"fr": TOPIC_NAMES, "en": TOPIC_NAMES_EN}
+
+# How plotly writes numbers and dates in each language (its own d3 formats; plotly.js ships English month names
+# only, so French dates are numeric).
+PLOT_FORMATS: Final[dict[Language, dict[str, str]]] = {
+    "fr": {"separators": ", ", "hour_tick": "%d/%m\n%Hh", "hour_hover": "%d/%m/%Y %H:%M", "day_tick": "%d/%m/%y",
+           "day_short": "%d/%m", "day_hover": "%d/%m/%Y", "percent": " %"},
+    "en": {"separators": ".,", "hour_tick": "%d %b\n%H:%M", "hour_hover": "%Y-%m-%d %H:%M", "day_tick": "%d %b %Y",
+           "day_short": "%d %b", "day_hover": "%Y-%m-%d", "percent": "%"},
+}
+
 
 def t(key: str, **values: object) -> str:
-    """The French text of ``key`` with ``values`` filled in."""
-    return FR[key].format(**values)
+    """The text of ``key`` in the current language with ``values`` filled in."""
+    return CATALOGS[current_language()][key].format(**values)
+
+
+def plot_format(name: str) -> str:
+    """A plotly format of the current language: ``separators``, ``hour_tick``, ``day_tick``, ``percent``..."""
+    return PLOT_FORMATS[current_language()][name]
+
+
+def _group(text: str) -> str:
+    # Python writes 1,234.5: French swaps in a narrow no-break space and a decimal comma.
+    if current_language() == "fr":
+        return text.replace(",", _NNBSP).replace(".", ",")
+    return text
 
 
 def fmt_int(value: int) -> str:
-    """12345 -> '12 345' (narrow no-break space), -3 -> '−3'."""
-    text = f"{abs(value):,}".replace(",", _NNBSP)
+    """12345 -> '12 345' in French (narrow no-break space), '12,345' in English; -3 -> '−3'."""
+    text = _group(f"{abs(value):,}")
     return _MINUS + text if value < 0 else text
 
 
 def fmt_decimal(value: float, digits: int = 1) -> str:
-    """12.34 -> '12,3'; a negative value takes a true minus sign."""
+    """1234.56 -> '1 234,6' in French, '1,234.6' in English; a negative value takes a true minus sign."""
     rounded = round(value, digits) + 0.0  # adding 0.0 turns -0.0 into 0.0: no "−0,0"
-    text = f"{abs(rounded):,.{digits}f}".replace(",", _NNBSP).replace(".", ",")
+    text = _group(f"{abs(rounded):,.{digits}f}")
     return _MINUS + text if rounded < 0 else text
 
 
 def fmt_percent(rate: float, digits: int = 0) -> str:
-    """0.873 -> '87 %' (a share as a percentage, French spacing)."""
-    return fmt_decimal(rate * 100, digits) + _NNBSP + "%"
+    """0.873 -> '87 %' in French (narrow no-break space), '87%' in English."""
+    return fmt_decimal(rate * 100, digits) + (_NNBSP + "%" if current_language() == "fr" else "%")
 
 
 def fmt_signed_int(value: int) -> str:
@@ -357,31 +437,49 @@ def fmt_signed_int(value: int) -> str:
     return ("+" if value > 0 else "") + fmt_int(value)
 
 
+def fmt_date(day: date) -> str:
+    """A day: '29/11/2026' in French, '2026-11-29' in English."""
+    return day.strftime("%d/%m/%Y") if current_language() == "fr" else day.isoformat()
+
+
+def fmt_day_month(day: date) -> str:
+    """A day of the current year: '29/11' in French, '29 Nov' in English."""
+    if current_language() == "fr":
+        return day.strftime("%d/%m")
+    return f"{day.day:02d} {_MONTHS_EN[day.month - 1]}"
+
+
 def fmt_datetime(instant: datetime) -> str:
-    """An instant as the users' local day and time: '14/03/2025 09:05'."""
-    return instant.astimezone(DISPLAY_TZ).strftime("%d/%m/%Y %H:%M")
+    """An instant as the users' local day and time: '14/03/2025 09:05' (French), '2025-03-14 09:05' (English)."""
+    local = instant.astimezone(DISPLAY_TZ)
+    return f"{fmt_date(local.date())} {local:%H:%M}"
 
 
 def fmt_time(instant: datetime) -> str:
-    """An instant as local time of day with its date when useful: '09:05' or '13/03 09:05'."""
-    return instant.astimezone(DISPLAY_TZ).strftime("%d/%m %H:%M")
+    """An instant as local time of day with its date: '13/03 09:05' (French), '13 Mar 09:05' (English)."""
+    local = instant.astimezone(DISPLAY_TZ)
+    return f"{fmt_day_month(local.date())} {local:%H:%M}"
 
 
 def fmt_duration(delay: timedelta) -> str:
-    """A delay in the largest sensible units: '45 min', '3 h 10', '2 j 4 h'."""
+    """A delay in the largest sensible units: '45 min', '3 h 10', '2 j 4 h' (English: '3 h 10 min', '2 d 4 h')."""
+    english = current_language() == "en"
+    day = "d" if english else "j"
     minutes = max(0, int(delay.total_seconds() // 60))
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d}" if minutes else f"{hours} h"
+        if not minutes:
+            return f"{hours} h"
+        return f"{hours} h {minutes:02d} min" if english else f"{hours} h {minutes:02d}"
     days, hours = divmod(hours, 24)
-    return f"{days} j {hours} h" if hours else f"{days} j"
+    return f"{days} {day} {hours} h" if hours else f"{days} {day}"
 
 
 def topic_name(topic: str) -> str:
     """A readable name of a topic, whatever environment prefix it carries."""
-    for name, label in TOPIC_NAMES.items():
+    for name, label in TOPIC_CATALOGS[current_language()].items():
         if topic.endswith(name):
             return label
     return topic
@@ -389,4 +487,4 @@ def topic_name(topic: str) -> str:
 
 def indicator_name(indicator: str) -> str:
     """The display name of an environmental indicator (its code when unknown)."""
-    return INDICATOR_NAMES.get(indicator, indicator)
+    return INDICATOR_CATALOGS[current_language()].get(indicator, indicator)

@@ -171,6 +171,8 @@ class DashboardSettings(BaseModel):
     # Never refresh faster than every 15 s: the data changes at that pace at most, and many viewers
     # polling faster would load the database for nothing.
     refresh_s: int = Field(default=15, ge=15, le=3600)
+    # The language of a user who has not chosen one (the switch in the page header, remembered in a cookie).
+    language: Literal["fr", "en"] = "fr"
 
 
 class PrivacySettings(BaseModel):

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from dashboard.figures import empty_figure
 from dashboard.pages._common import page, section
-from dashboard.pages.overview import DROPDOWN_LABELS, GRAPH_CONFIG
+from dashboard.pages.overview import GRAPH_CONFIG, dropdown_labels
 from dashboard.text import indicator_name, t
 
 REFRESH: Final = "detail-refresh"
@@ -59,7 +59,7 @@ def layout(refresh_s: int, place: str | None = None) -> html.Div:
     controls = html.Div([
         html.Div([html.Label(t("place_picker"), htmlFor=PLACE, className="control-label"),
                   dcc.Dropdown(id=PLACE, options=_initial_options(place),
-                               value=place or TERRITORY, clearable=False, searchable=True, labels=DROPDOWN_LABELS,
+                               value=place or TERRITORY, clearable=False, searchable=True, labels=dropdown_labels(),
                                className="facility-picker")], className="control"),
         _radio("metric_picker", METRIC, [{"label": t(f"metric_{m}"), "value": m} for m in METRICS], METRICS[0]),
         _radio("period_picker", PERIOD, [{"label": t(k), "value": k} for k in PERIOD_DAYS], DEFAULT_PERIOD),

@@ -9,10 +9,12 @@ carrying the session's CSRF token).
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode
 
 from dash import dcc, html
 
-from dashboard.text import t
+from dashboard.i18n import language_switch, switch_href, without_language
+from dashboard.text import LANGUAGE_NAMES, LANGUAGES, current_language, t
 from synopse.domain.access import Principal
 
 LOGIN_PATH = "/login"
@@ -37,14 +39,23 @@ _FORM_STYLE = """
 def login_page(
     *, csrf_token: str, next_path: str = "/", username: str = "", message: str | None = None, info: bool = False
 ) -> str:
-    """The login form as a whole HTML page (French), with the form's CSRF token and where to go after."""
+    """The login form as a whole HTML page in the request's language, with its CSRF token and where to go after."""
+    current = current_language()
+    # Where to go after login, without a ``lang`` of its own that would undo the choice made here.
+    after = urlencode({"next": without_language(next_path)})
+    switch = " | ".join(
+        f'<a href="{escape(switch_href(lang, LOGIN_PATH, after))}" lang="{lang}" hreflang="{lang}"'
+        + (' aria-current="true" style="font-weight:bold"' if lang == current else "")
+        + f">{escape(LANGUAGE_NAMES[lang])}</a>"
+        for lang in LANGUAGES
+    )
     notice = (
         f'<p class="message{" info" if info else ""}" role="{"status" if info else "alert"}">{escape(message)}</p>'
         if message
         else ""
     )
     return f"""<!DOCTYPE html>
-<html lang="fr">
+<html lang="{current}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -55,7 +66,8 @@ def login_page(
 <body>
 <div class="page">
 <header class="app-header"><div class="brand"><h1>{escape(t("app_title"))}</h1>
-<p class="subtitle">{escape(t("app_subtitle"))}</p></div></header>
+<p class="subtitle">{escape(t("app_subtitle"))}</p></div>
+<nav class="language-switch" aria-label="{escape(t("language_switch"))}">{switch}</nav></header>
 <main id="main">
 <section class="panel login" aria-labelledby="login-title">
 <h2 id="login-title">{escape(t("login_heading"))}</h2>
@@ -85,9 +97,10 @@ def safe_next(path: str | None) -> str:
 
 
 def account_bar(principal: Principal | None, csrf_token: str | None) -> html.Div:
-    """Who is logged in, the downloads, and the logout button (empty outside a logged-in request)."""
+    """Who is logged in, the downloads, the logout button and the language switch (the switch only, outside a
+    logged-in request)."""
     if principal is None or csrf_token is None:
-        return html.Div(className="account-bar")
+        return html.Div(language_switch(), className="account-bar")
     who = t("account_signed_in", name=principal.display_name or principal.name) + f" — {t('role_' + principal.role)}"
     if principal.organisation:
         who += " " + t("account_organisation", organisation=principal.organisation)
@@ -112,6 +125,7 @@ def account_bar(principal: Principal | None, csrf_token: str | None) -> html.Div
                 method="POST",
                 style={"margin": 0},
             ),
+            language_switch(),
         ],
         className="account-bar",
         style={

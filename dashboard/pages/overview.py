@@ -1,7 +1,7 @@
 """Layout of the overview page: the static frame the refresh callbacks fill (no data is read here).
 
 The page is usable from the keyboard alone (native radio buttons, a labelled dropdown, a skip link)
-and speaks French (``lang="fr"`` is set by the app's index page). Nothing is loaded from the internet.
+and speaks the user's language (the index page's ``lang`` attribute follows it). Nothing is loaded from the internet.
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ GRAPH_CONFIG: dcc.Graph.Config = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d"],
 }
 
-DROPDOWN_LABELS: dcc.Dropdown.Labels = {
-    "search": t("dropdown_search"),
-    "clear_search": t("dropdown_clear_search"),
-    "clear_selection": t("dropdown_clear_selection"),
-    "no_options_found": t("dropdown_no_options"),
-}
+
+
+def dropdown_labels() -> dcc.Dropdown.Labels:
+    """The dropdowns' own words, in the language of the request."""
+    return {
+        "search": t("dropdown_search"),
+        "clear_search": t("dropdown_clear_search"),
+        "clear_selection": t("dropdown_clear_selection"),
+        "no_options_found": t("dropdown_no_options"),
+    }
 
 
 def _section(title_key: str, section_id: str, children: list[Any], class_name: str = "panel") -> html.Section:
@@ -51,7 +55,7 @@ def _controls() -> html.Div:
                         value=ids.ALL_TERRITORY,
                         clearable=False,
                         searchable=True,
-                        labels=DROPDOWN_LABELS,
+                        labels=dropdown_labels(),
                         className="facility-picker",
                     ),
                 ],

@@ -1,4 +1,5 @@
-"""Alert SQL: rules and their audit trail, alert state, acknowledgements, silences, and the series the rules read.
+"""Alert SQL: rules and their audit trail, alert state, acknowledgements, comments, silences, and the series the
+rules read.
 
 Boundary: functions take a psycopg connection inside the caller's transaction and return typed rows from
 ``synopse.domain.alert_records``; they never commit (the evaluator writes a state change and its outbox rows
@@ -10,6 +11,8 @@ Series reads use the aggregates and live tables only (``emergency_visits_hourly`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, LiteralString
 from uuid import UUID
@@ -236,6 +239,39 @@ def acknowledge(conn: Connection[Any], alert_id: str, *, by: str, comment: str =
         (by, comment, alert_id),
     ).fetchone()
     return None if row is None else row[0]
+
+
+@dataclass(frozen=True)
+class AlertComment:
+    """One comment of an alert's thread (``alert_comments``, migration 0055: append-only)."""
+
+    comment_id: int
+    alert_id: UUID
+    at: datetime
+    author: str
+    role: str
+    body: str
+
+
+def add_comment(conn: Connection[Any], alert_id: str, *, author: str, role: str, body: str) -> AlertComment | None:
+    """Append a comment to an alert's thread; None when the alert does not exist. Never edited nor deleted after
+    (the table refuses it): a correction is another comment."""
+    query: LiteralString = (
+        "INSERT INTO alert_comments (alert_id, author, role, body) SELECT alert_id, %s, %s, %s FROM alerts"
+        " WHERE alert_id = %s RETURNING comment_id, alert_id, at, author, role, body"
+    )
+    with conn.cursor(row_factory=class_row(AlertComment)) as cur:
+        return cur.execute(query, (author, role, body, alert_id)).fetchone()
+
+
+def list_comments(conn: Connection[Any], alert_ids: Sequence[UUID | str]) -> list[AlertComment]:
+    """The comments of the given alerts, oldest first within each alert."""
+    query: LiteralString = (
+        "SELECT comment_id, alert_id, at, author, role, body FROM alert_comments"
+        " WHERE alert_id = ANY(%s::uuid[]) ORDER BY alert_id, comment_id"
+    )
+    with conn.cursor(row_factory=class_row(AlertComment)) as cur:
+        return cur.execute(query, ([str(a) for a in alert_ids],)).fetchall()
 
 
 def add_silence(

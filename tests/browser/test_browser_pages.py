@@ -1,5 +1,7 @@
-"""The dashboard in a real headless Chromium: log in, tiles appear and update, detail, map, alerts (acknowledge),
-quality, health, log out. A PNG screenshot of each page goes to ``artifacts/screenshots/`` (git-ignored).
+"""The dashboard in a real headless Chromium: log in, tiles appear and update, detail (with the lagged relation
+between the environment and admissions drawn from data), map, alerts (acknowledge, comment), quality, health,
+switch to English from the keyboard (remembered across pages and at the login page), log out. A PNG screenshot of
+each page goes to ``artifacts/screenshots/`` (git-ignored).
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``, ``/usr/bin/chromedriver``) and
 selenium. The server is the real entry point (``run_dashboard``) on a free port against a migrated database.
@@ -21,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -44,6 +46,8 @@ STARTUP_TIMEOUT_S = 40  # importing Dash and opening the pool takes a few second
 WAIT_S = 20  # a page's callbacks answer within a second or two; generous for a loaded 2-core CI runner
 REFRESH_S = 15  # the settings' minimum: the tiles' update is awaited for one refresh and a margin
 PASSWORD = "browser-test-password-0123"  # noqa: S105 - a throwaway account of a throwaway database
+# Days of history: the lag chart needs 14 paired days at every lag from 0 to 7 (figures_pages.MIN_PAIRS).
+HISTORY_DAYS = 24
 
 
 def _free_port() -> int:
@@ -54,9 +58,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(pg_dsn: str) -> Iterator[tuple[str, str]]:
-    """The dashboard on a free port over ten days of plausible data ending now, with one firing alert."""
+    """The dashboard on a free port over 24 days of plausible data ending now, with one firing alert."""
     now = datetime.now(UTC)
-    load_events(pg_dsn, month_events(now - timedelta(minutes=1), days=10))
+    events = month_events(now - timedelta(minutes=1), days=HISTORY_DAYS)  # in time order
+    # A few days per batch: one batch locks every (place, hour) it touches, and the server's lock table is finite.
+    step = len(events) // (HISTORY_DAYS // 4) + 1
+    for start in range(0, len(events), step):
+        load_events(pg_dsn, events[start:start + step])
     insert_firing_alert(pg_dsn, now - timedelta(minutes=20))
     insert_forecast(pg_dsn, "hp-confluent", now.astimezone(ZoneInfo("Europe/Paris")).date())
     port = _free_port()
@@ -113,7 +121,8 @@ def _wait_text(driver: WebDriver, css: str, needle: str = "") -> str:
         content = " ".join(e.text for e in elements)
         return content if elements and needle in content and content.strip() else False
     try:
-        result: str = WebDriverWait(driver, WAIT_S).until(found)
+        # A callback may replace the element between finding it and reading it: look again.
+        result: str = WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException]).until(found)
     except TimeoutException:
         _shot(driver, "failure")  # what the page showed instead, for the CI artifact
         shown = driver.find_element(By.TAG_NAME, "body").text[:2000]
@@ -172,8 +181,15 @@ def test_walk_through_every_page(served: tuple[str, str], browser: WebDriver) ->
     browser.get(base + "/detail?place=facility:hp-confluent")
     _wait_text(browser, "#detail-summary", "Probabilité de dépasser la capacité")
     _wait_css(browser, "#detail-chart .scatterlayer")
-    _wait_text(browser, "#detail-lag-sentence")
     assert "Voir les données en tableau" in browser.find_element(By.ID, "detail-table").text
+    # The lagged relation (temperature vs admissions): one bar per lag 0..7, and a sentence read from the data.
+    _wait_css(browser, "#detail-env-chart .scatterlayer .trace")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-lag-chart .barlayer .point")) == 8)
+    sentence = _wait_text(browser, "#detail-lag-sentence", "admissions")
+    assert "Pas assez de jours" not in sentence
+    assert "Température" in browser.find_element(By.CSS_SELECTOR, "#detail-lag-chart").get_attribute(
+        "outerHTML") or "Décalage (jours)" in browser.find_element(By.ID, "detail-lag-chart").text
     _shot(browser, "02-detail")
 
     # Map: drawn offline; a commune's link opens its detail.
@@ -199,6 +215,14 @@ def test_walk_through_every_page(served: tuple[str, str], browser: WebDriver) ->
     _wait_text(browser, "#alerts-feedback", "Alerte acquittée")
     _wait_text(browser, "#alerts-firing", "Acquittée par admin")
     _wait_text(browser, "#alerts-ledger", "Cellule de crise (webhook)")
+    # Comment on the same alert: listed under it with its author and time; the box is emptied.
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_element(By.ID, "alerts-comment").get_attribute("value") == "")
+    browser.find_element(By.ID, "alerts-comment").send_keys("Renfort demandé au CHU")
+    browser.find_element(By.ID, "alerts-comment-post").click()
+    _wait_text(browser, "#alerts-feedback", "Commentaire ajouté")
+    thread = _wait_text(browser, "#alerts-firing .alert-comments", "Renfort demandé au CHU")
+    assert "Commentaires (1)" in thread and "admin" in thread
+    assert browser.find_element(By.ID, "alerts-comment").get_attribute("value") == ""
     _shot(browser, "04-alerts")
 
     browser.get(base + "/qualite-previsions")
@@ -208,8 +232,34 @@ def test_walk_through_every_page(served: tuple[str, str], browser: WebDriver) ->
     _wait_text(browser, "#health-sources", "Lits")
     _shot(browser, "06-health")
 
+    # English, from the keyboard: the switch in the header is a pair of links; Enter follows the focused one.
+    english = browser.find_element(By.CSS_SELECTOR, "#language-switch a[hreflang='en']")
+    english.send_keys(Keys.ENTER)
+    WebDriverWait(browser, WAIT_S).until(lambda d: "lang=en" in d.current_url)
+    _wait_css(browser, "html[lang='en']")
+    _wait_text(browser, "h1", "Data health")
+    _wait_text(browser, "#health-sources", "Beds")
+    assert "Santé des données" not in browser.find_element(By.TAG_NAME, "body").text
+    # Remembered: the next pages, opened without the parameter, are in English too.
+    browser.get(base + "/")
+    _wait_text(browser, "#facility-tiles .tile", "Occupied beds")
+    _wait_text(browser, ".page-nav", "Forecast quality")
+    assert "Taux d'occupation" not in browser.find_element(By.TAG_NAME, "body").text
+    _shot(browser, "07-english-overview")
+    browser.get(base + "/detail?place=facility:hp-confluent")
+    _wait_text(browser, "#detail-summary", "Probability of exceeding capacity")
+    _wait_text(browser, "#environment-relation-title", "Environment and admissions")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-lag-chart .barlayer .point")) == 8)
+    _wait_text(browser, "#detail-lag-chart", "Lag (days)")
+    _shot(browser, "08-english-detail")
+    browser.get(base + "/alertes")
+    _wait_text(browser, "#alerts-firing", "Comments (1)")
+    _wait_text(browser, "#alerts-firing", "Acknowledged by admin")
+
     # Log out: back to the login form, and the pages are closed.
     browser.find_element(By.CSS_SELECTOR, "button.account-logout").click()
     WebDriverWait(browser, WAIT_S).until(ec.presence_of_element_located((By.ID, "username")))
+    _wait_text(browser, ".login", "You are signed out")  # the login page remembers the language too
     browser.get(base + "/alertes")
     WebDriverWait(browser, WAIT_S).until(ec.presence_of_element_located((By.ID, "username")))

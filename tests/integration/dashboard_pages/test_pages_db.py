@@ -113,10 +113,11 @@ def test_alerts_page_lists_the_alert_and_the_ledger_and_acknowledges(loaded: str
     with psycopg.connect(loaded) as conn:
         ack = conn.execute("SELECT acked_by, comment FROM alert_acks WHERE alert_id = %s", (alert_id,)).fetchone()
         silence = conn.execute("SELECT rule_id, scope_key FROM alert_silences").fetchone()
-        audit = conn.execute("SELECT action FROM access_audit ORDER BY 1").fetchall()
+        audit = conn.execute("SELECT action, outcome FROM access_audit ORDER BY audit_id").fetchall()
     assert ack == ("cellule", "pris en charge")
     assert silence == ("ed-visits-surge", "facility:hp-confluent")
-    assert [a[0] for a in audit] == ["alert.ack", "alert.silence"]
+    # The viewer's refused ack is on record too.
+    assert audit == [("alert.ack", "denied"), ("alert.ack", "ok"), ("alert.silence", "ok")]
     firing, *_ = cb.update_alerts(source, True, digest)
     assert "Acquittée par cellule" in text(firing)
 

@@ -29,6 +29,8 @@ class FakeSource:
     def __init__(self) -> None:
         self.detail_calls: list[tuple[str, str, int, str]] = []
         self.actions: list[tuple[str, str, str, int]] = []
+        self.comments: list[tuple[str, str, str]] = []
+        self.refused: list[tuple[str, str, str]] = []
         self.fail = False
         self.scores: list[ScoreRow] | None = None
 
@@ -58,6 +60,17 @@ class FakeSource:
     def act(self, principal: Principal, action: str, alert_id: str, comment: str, hours: int) -> bool:
         self.actions.append((action, alert_id, comment, hours))
         return alert_id != "gone"
+
+    def comment(self, principal: Principal, alert_id: str, body: str) -> bool:
+        if self.fail:
+            raise ServiceUnavailableError("down")
+        if alert_id == "gone":
+            return False
+        self.comments.append((principal.name, alert_id, body))
+        return True
+
+    def refuse(self, principal: Principal, action: str, alert_id: str) -> None:
+        self.refused.append((principal.name, action, alert_id))
 
 
 def test_detail_sends_everything_then_nothing_while_data_is_unchanged() -> None:
@@ -117,8 +130,45 @@ def test_acting_on_alerts_needs_the_role_an_alert_and_a_known_action() -> None:
         hours=alerts_page.SILENCE_HOURS[0])  # a forged duration falls back on the shortest
     assert cb.act_on_alert(source, CRISIS, "ack", "gone", "", 1) == FR["alerts_unknown"]
     assert source.actions[:2] == [("ack", "a1", "vu", 1), ("silence", "a1", "", 1)]
+    assert source.refused == [("lecteur", "ack", "a1")]  # a refused action is audited
     with pytest.raises(PreventUpdate):
         cb.act_on_alert(source, CRISIS, "delete", "a1", "", 1)
+
+
+def test_commenting_needs_the_role_some_text_and_an_alert() -> None:
+    source = FakeSource()
+    assert cb.alert_form(source, CRISIS, "comment", "a1", "  pris en charge par l'équipe B  ", 1) == (
+        FR["alerts_commented_done"], "")  # posted: the comment box is emptied
+    assert source.comments == [("cellule", "a1", "pris en charge par l'équipe B")]
+    assert cb.alert_form(source, CRISIS, "comment", "a1", "   ", 1) == (FR["alerts_comment_empty"], dash.no_update)
+    assert cb.alert_form(source, CRISIS, "comment", None, "x", 1) == (FR["alerts_pick_first"], dash.no_update)
+    assert cb.alert_form(source, CRISIS, "comment", "gone", "x", 1) == (FR["alerts_unknown"], dash.no_update)
+    too_long = "x" * (alerts_page.COMMENT_MAX + 1)
+    assert cb.alert_form(source, CRISIS, "comment", "a1", too_long, 1)[0] == FR["alerts_comment_too_long"].format(
+        max=alerts_page.COMMENT_MAX)
+    assert len(source.comments) == 1 and source.actions == []  # a comment is neither an ack nor a silence
+    source.fail = True
+    assert cb.alert_form(source, CRISIS, "comment", "a1", "x", 1) == (FR["db_unavailable"], dash.no_update)
+
+
+def test_a_forged_comment_from_a_viewer_or_a_partner_is_refused_audited_and_answered_with_nothing() -> None:
+    source = FakeSource()
+    partner = Principal("partenaire", Role.PARTNER, user_id=3, organisation_id=1, organisation="ars")
+    for who in (VIEWER, partner):
+        with pytest.raises(PreventUpdate):
+            cb.alert_form(source, who, "comment", "a1", "forged", 1)
+    assert source.comments == [] and source.actions == []
+    assert source.refused == [("lecteur", "comment", "a1"), ("partenaire", "comment", "a1")]
+    for principal, action in ((None, "comment"), (CRISIS, "delete"), (CRISIS, None)):
+        with pytest.raises(PreventUpdate):
+            cb.alert_form(source, principal, action, "a1", "x", 1)
+    assert len(source.refused) == 2
+
+
+def test_the_form_empties_the_comment_box_after_an_ack_but_keeps_it_after_a_refusal() -> None:
+    source = FakeSource()
+    assert cb.alert_form(source, CRISIS, "ack", "a1", "vu", 1) == (FR["alerts_acked_done"], "")
+    assert cb.alert_form(source, CRISIS, "ack", "gone", "vu", 1) == (FR["alerts_unknown"], dash.no_update)
 
 
 def test_missing_tables_become_notices() -> None:

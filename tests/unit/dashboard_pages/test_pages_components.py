@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from dash import html
 
 from dashboard import components_pages as cp
+from dashboard.text import use_language
+from synopse.db.alerts import AlertComment
 from synopse.db.pages import ScoreRow, TopicHealth
 from synopse.domain.alert_records import AlertListing
 from tests.unit.dashboard.dash_tree import text, walk
@@ -48,6 +50,23 @@ def test_alert_card_shows_observed_expected_threshold_why_and_ack() -> None:
     assert "42 vs 20 attendus" in shown and "Non acquittée" in shown
     acked = cp.alert_card(_alert(acked_by="cellule", acked_at=NOW, ack_comment="vu"), {})
     assert "Acquittée par cellule" in text(acked) and "« vu »" in text(acked)
+
+
+def test_alert_card_lists_its_comments_with_author_and_time() -> None:
+    alert = _alert()
+    comments = [AlertComment(1, alert.alert_id, NOW, "cellule", "crisis_cell", "Renfort demandé"),
+                AlertComment(2, alert.alert_id, NOW + timedelta(minutes=5), "admin", "administrator", "Vu")]
+    card = cp.alert_card(alert, {}, comments)
+    shown = text(card)
+    assert "Commentaires (2)" in shown
+    assert "cellule  ·  15/01/2025 13:00 Renfort demandé" in shown and "admin  ·  15/01/2025 13:05 Vu" in shown
+    times = [n for n in walk(card) if isinstance(n, html.Time)]
+    assert [t.dateTime for t in times] == [NOW.isoformat(), (NOW + timedelta(minutes=5)).isoformat()]
+    assert "Commentaires" not in text(cp.alert_card(alert, {}))  # no empty thread
+    listed = cp.alert_list([alert, _alert()], {}, "alerts_none_firing", {str(alert.alert_id): comments[:1]})
+    assert isinstance(listed, list) and "Commentaires (1)" in text(listed[0]) and "Commentaires" not in text(listed[1])
+    with use_language("en"):
+        assert "cellule  ·  2025-01-15 13:00 Renfort demandé" in text(cp.alert_card(alert, {}, comments))
 
 
 def test_trust_verdict_reads_relative_wis_then_coverage() -> None:
