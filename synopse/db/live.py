@@ -50,6 +50,10 @@ ACTIVITY_TABLES: dict[str, tuple[str, str, str]] = {
     "emergency_visits": ("ed_visits", "arrived_at", ""),
 }
 _SCOPES = (("facility", "facility_id"), ("commune", "commune_code"))
+# Advisory locks of the live recounts: (class, slot) pairs, a key space of their own (the migrations lock
+# a single bigint key, which PostgreSQL keeps apart from two-integer keys).
+LIVE_LOCK_CLASS = 0x5F11E
+LOCK_SLOTS = 256
 
 
 def _hour(instant: datetime) -> datetime:
@@ -70,9 +74,12 @@ async def recount_activity(
 
     A recount (not an increment) is what makes re-deliveries, corrections and late events exact. Two
     workers may touch one commune's hour at once (a commune's residents go to facilities on several
-    partitions); each takes a transaction-scoped advisory lock on the hour it recounts, after its own
-    raw rows are written, so the later recount waits for the earlier commit and sees its rows. Locks
-    are taken in sorted order, so two batches never wait on each other in a cycle.
+    partitions); each takes transaction-scoped advisory locks on the places it recounts, after its own
+    raw rows are written, so the later recount waits for the earlier commit and sees its rows. A lock
+    covers a place (all its hours) through one of ``LOCK_SLOTS`` slots: a replay batch spanning weeks
+    touches thousands of (place, hour) pairs, and one lock each would exhaust PostgreSQL's lock table
+    (``max_locks_per_transaction``). Slots are locked in ascending order, so two batches never wait on
+    each other in a cycle.
     """
     kind, time_column, extra = ACTIVITY_TABLES[table_name]
     touched: set[tuple[str, str, datetime]] = set()
@@ -88,8 +95,10 @@ async def recount_activity(
             touched.add(("commune", commune_code, _hour(former)))
     keys = sorted(touched)
     await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) AS k",
-        ([f"live|{kind}|{scope}|{scope_id}|{hour.isoformat()}" for scope, scope_id, hour in keys],),
+        """SELECT pg_advisory_xact_lock(%s, slot) FROM (
+               SELECT DISTINCT (hashtext(k) & 2147483647) %% %s AS slot FROM unnest(%s::text[]) AS k ORDER BY 1
+           ) AS slots""",
+        (LIVE_LOCK_CLASS, LOCK_SLOTS, sorted({f"live|{kind}|{scope}|{scope_id}" for scope, scope_id, _ in keys})),
     )
     for scope, attribute in _SCOPES:
         ids = [scope_id for s, scope_id, _ in keys if s == scope]
