@@ -16,7 +16,7 @@ from typing import Any
 
 import faust
 
-from streams.app import app_options, shorten_fetch_wait
+from streams.app import app_options, shorten_fetch_wait, tune_garbage_collector
 from streams.metrics import StreamMetrics, add_metrics_page
 from synopse.config import load_settings
 from synopse.domain.topics import ENVIRONMENT
@@ -60,6 +60,7 @@ def main() -> None:
     worker = faust.Worker(app, loop=loop, loglevel="WARNING", override_logging=False, quiet=True,
                           redirect_stdouts=False)
     worker.spinner = None
+    tune_garbage_collector()  # as the stream worker does
     worker.execute_from_commandline()
 
 

@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from mode import Service
 
 from streams.agents import BatchIngestor
-from streams.app import create_app
+from streams.app import create_app, tune_garbage_collector
 from streams.health import PipelineHealth
 from streams.metrics import StreamMetrics
 from synopse.config import Settings, load_settings
@@ -193,6 +193,7 @@ def run_worker(settings: Settings) -> None:
     # The progress spinner writes terminal escapes to stdout, which a supervisor's log would keep.
     worker.spinner = None
     worker.stop_timeout_s = settings.streams.stop_timeout_s
+    tune_garbage_collector()
     logger.info(
         "stream worker starting",
         extra={
