@@ -3,9 +3,12 @@
 Generates, in a scratch database (created on PostgreSQL at ``SYNOPSE_BENCH_PG_DSN``, default the local server),
 3 years of hourly data for 50 facilities (the 8 of the default territory and 42 synthetic ones, 2 care units
 each: one admission, one ED visit and one bed snapshot per unit and hour) and 10 environmental indicators
-(hourly), all written with SQL ``generate_series``: SYNTHETIC, no real data. Then times each page's callbacks
-as the server runs them (pool -> queries -> figures and components -> JSON of the response), ``--runs`` times per
-page with varying inputs, and prints p50/p95/max. ``--record`` appends the figures to ``benchmarks/RESULTS.md``.
+(hourly), all written with SQL ``generate_series``: SYNTHETIC, no real data. The daily rollups are then brought up
+to date as the stream worker's health round does (``refresh_daily_rollups``: the bulk load left every past day
+requested), timed, with one round after a late event and the cost of the rollup triggers on a batch insert.
+Then times each page's callbacks as the server runs them (pool -> queries -> figures and components -> JSON of
+the response), ``--runs`` times per page with varying inputs, and prints p50/p95/max. ``--record`` appends
+the figures to ``benchmarks/RESULTS.md`` (through ``results_file.py``).
 
     .venv/bin/python benchmarks/dashboard_pages.py --years 3 --runs 40 --record
 """
@@ -13,13 +16,12 @@ page with varying inputs, and prints p50/p95/max. ``--record`` appends the figur
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import plotly.io.json
@@ -30,10 +32,15 @@ from dashboard import callbacks_pages as cb
 from synopse.db.connection import open_pool
 from synopse.db.migrate import migrate
 from synopse.db.reference import seed_territory
+from synopse.db.rollups import refresh_daily_rollups
+
+try:
+    from benchmarks.results_file import machine_line, record
+except ImportError:  # run as a script: benchmarks/ is on the path, not the repository root
+    from results_file import machine_line, record  # type: ignore[import-not-found,no-redef]
 
 ADMIN_DSN = os.environ.get("SYNOPSE_BENCH_PG_DSN", "host=127.0.0.1 user=postgres dbname=postgres")
 DATABASE = "synopse_bench_pages"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 INDICATORS = ("temperature", "pm10", "pm2_5", "no2", "o3", "pollen_grasses", "pollen_birch", "pollen_ragweed",
               "pollen_cypress", "wastewater_sars_cov_2")
 COUNTED = ("facilities", "admissions", "emergency_visits", "bed_snapshots", "environment_observations")
@@ -113,6 +120,47 @@ def generate(years: int, end: datetime) -> dict[str, int]:
     return counts
 
 
+def refresh_rollups() -> tuple[float, int]:
+    """What the stream worker's health round does after the bulk load; returns (seconds, days recomputed)."""
+    async def run() -> int:
+        async with await psycopg.AsyncConnection.connect(_dsn(DATABASE), autocommit=True) as conn:
+            return (await refresh_daily_rollups(conn)).days_recomputed
+    began = time.perf_counter()
+    days = asyncio.run(run())
+    return time.perf_counter() - began, days
+
+
+def late_event_round(end: datetime) -> float:
+    """One health round after a late admission 40 days back (milliseconds)."""
+    with psycopg.connect(_dsn(DATABASE)) as conn:
+        conn.execute("""INSERT INTO admissions (event_id, admitted_at, facility_id, care_unit, age_band, reason,
+                                                patient_key, commune_code)
+                        VALUES (gen_random_uuid(), %s, 'bench-7', 'medicine', '40-64', 'other', 'k', '44109')""",
+                     (end - timedelta(days=40),))
+    seconds, _ = refresh_rollups()
+    return seconds * 1000
+
+
+def trigger_overhead(end: datetime, rows: int = 20_000, rounds: int = 5) -> tuple[float, float]:
+    """Median milliseconds of one INSERT of ``rows`` current admissions with and without the rollup triggers
+    (rolled back each time): what the rollups cost the ingest path."""
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    with psycopg.connect(_dsn(DATABASE)) as conn:
+        for _ in range(rounds):
+            for enabled in (True, False):
+                with conn.transaction(force_rollback=True):
+                    if not enabled:
+                        conn.execute("ALTER TABLE admissions DISABLE TRIGGER USER")
+                    began = time.perf_counter()
+                    conn.execute("""INSERT INTO admissions (event_id, admitted_at, facility_id, care_unit, age_band,
+                                                            reason, patient_key, commune_code)
+                                    SELECT gen_random_uuid(), %s - i * interval '1 second', 'bench-' || i %% 42,
+                                           'medicine', '40-64', 'other', 'k', '44109'
+                                    FROM generate_series(1, %s) AS i""", (end, rows))
+                    timings[enabled].append((time.perf_counter() - began) * 1000)
+    return statistics.median(timings[True]), statistics.median(timings[False])
+
+
 def _time(call: Callable[[], Any], runs: int) -> list[float]:
     timings = []
     for _ in range(runs):
@@ -166,7 +214,6 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure on the database a --keep run left")
     args = parser.parse_args()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    load = os.getloadavg()[0]
     began = time.monotonic()
     if args.reuse:
         with psycopg.connect(_dsn(DATABASE)) as conn:
@@ -177,6 +224,16 @@ def main() -> None:
         counts = generate(args.years, end)
     generated_s = time.monotonic() - began
     print(f"generated in {generated_s:.0f} s: {counts}")
+    refresh_s, refreshed_days = refresh_rollups()
+    late_ms = late_event_round(end)
+    with_triggers, without = trigger_overhead(end)
+    upkeep = [
+        f"- daily rollups brought up to date after the bulk load (worker's health round): {refresh_s:.1f} s for "
+        f"{refreshed_days:,} table-days; one round after a late admission 40 days back: {late_ms:.0f} ms",
+        f"- rollup triggers on the write path: INSERT of 20,000 current admissions {with_triggers:.0f} ms with them, "
+        f"{without:.0f} ms without (median of 5)",
+    ]
+    print("\n".join(upkeep))
     results = measure(args.runs, end)
     lines = []
     for page, timings in results.items():
@@ -188,22 +245,17 @@ def main() -> None:
     if args.record:
         with psycopg.connect(_dsn(DATABASE)) as conn:
             server = conn.execute("SELECT version()").fetchone()[0].split(" on ")[0]  # type: ignore[index]
-        entry = [
-            f"\n### dashboard_pages.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n",
-            f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
-            f"{platform.python_version()}; {server} (plain views, no TimescaleDB); 1-minute load average before "
-            f"the run: {load:.2f} (shared with other engineers' work).\n",
+        record("## Dashboard pages (`dashboard_pages.py`)", "dashboard_pages.py", [
+            machine_line(f"{server} (plain PostgreSQL: hourly views, daily rollup tables)"),
+            "",
             f"- data: {args.years} years hourly, {counts['facilities']} facilities x 2 units, "
             f"{len(INDICATORS)} environmental indicators; rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
             + ("" if args.reuse else f" (generated in {generated_s:.0f} s)"),
+            *upkeep,
             "- server time per page = callbacks' reads + figures/components + JSON of the response; target p95 < "
             f"{TARGET_MS} ms",
             *lines,
-        ]
-        with RESULTS.open("a", encoding="utf-8") as out:
-            if "## Dashboard pages" not in RESULTS.read_text(encoding="utf-8"):
-                out.write("\n## Dashboard pages (`dashboard_pages.py`)\n")
-            out.write("\n".join(entry) + "\n")
+        ])
     if not args.keep:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')

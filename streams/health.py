@@ -3,9 +3,10 @@
 Every ``SYNOPSE_STREAMS__HEALTH_INTERVAL_S`` seconds the worker computes the lag of the partitions it
 holds (the broker's end offset minus the group's committed offset), exposes it at ``/metrics`` and
 writes it to ``pipeline_health``; on TimescaleDB it re-materialises the continuous aggregates over the
-ranges of late events; it deletes hourly live counts past their retention; it re-reads the reference
-data's facilities and stations (a source added there is accepted from the next round). A failure here
-is logged and tried again at the next round: health reporting never stops ingestion.
+ranges of late events (on plain PostgreSQL it recounts the daily rollups' late and ended days); it
+deletes hourly live counts past their retention; it re-reads the reference data's facilities and stations
+(a source added there is accepted from the next round). A failure here is logged and tried again at the
+next round: health reporting never stops ingestion.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mode import Service
 from streams.agents import BatchIngestor
 from synopse.config import Settings
 from synopse.db.health import PartitionLag, prune_live_activity, record_lag, refresh_requested_aggregates
+from synopse.db.rollups import refresh_daily_rollups
 from synopse.domain.topics import DAILY_COUNT_TOPICS, INPUT_TOPICS, RAW_TOPICS
 
 logger = logging.getLogger(__name__)
@@ -112,14 +114,16 @@ class PipelineHealth(Service):
                 await record_lag(conn, self.settings.streams.app_id, self.worker_id, lags)
 
     async def _refresh_aggregates(self) -> None:
-        if not self.ingestor.options.continuous_aggregates:
-            return
-        # Its own autocommit connection: TimescaleDB refuses a refresh inside a transaction block, and a
-        # pooled connection must come back in the state the ingest path expects.
+        # Its own autocommit connection: TimescaleDB refuses a refresh inside a transaction block, the daily
+        # rollups of plain PostgreSQL commit a chunk of days at a time, and a pooled connection must come back
+        # in the state the ingest path expects.
         async with await psycopg.AsyncConnection.connect(
             self.settings.dsn, autocommit=True, connect_timeout=max(1, round(self.settings.db.connect_timeout_s))
         ) as conn:
-            await refresh_requested_aggregates(conn)
+            if self.ingestor.options.continuous_aggregates:
+                await refresh_requested_aggregates(conn)
+            else:
+                await refresh_daily_rollups(conn)
 
     async def _reload_reference(self) -> None:
         if self.ingestor.pool is not None:

@@ -18,15 +18,24 @@ from psycopg import AsyncConnection
 
 logger = logging.getLogger(__name__)
 
-# The continuous aggregates over each raw table (migration 0004) and the end_offset of their refresh
-# policy: buckets newer than that are left to real-time aggregation and must not be materialised early.
+# The continuous aggregates over each raw table (migrations 0004 and 0051) and the end_offset of their refresh
+# policy: buckets newer than that are left to real-time aggregation and must not be materialised early. The
+# daily rollups of 0051 are built on the hourly and commune-daily aggregates: they come after them, so they
+# re-materialise from buckets already refreshed.
 _AGGREGATES: dict[str, tuple[tuple[str, timedelta], ...]] = {
-    "admissions": (("admissions_hourly", timedelta(hours=1)), ("admissions_commune_daily", timedelta(days=1))),
+    "admissions": (
+        ("admissions_hourly", timedelta(hours=1)),
+        ("admissions_commune_daily", timedelta(days=1)),
+        ("admissions_facility_daily", timedelta(days=1)),
+        ("admissions_residents_daily", timedelta(days=1)),
+    ),
     "emergency_visits": (
         ("emergency_visits_hourly", timedelta(hours=1)),
         ("emergency_visits_commune_daily", timedelta(days=1)),
+        ("emergency_visits_facility_daily", timedelta(days=1)),
+        ("emergency_visits_residents_daily", timedelta(days=1)),
     ),
-    "bed_snapshots": (("bed_occupancy_hourly", timedelta(hours=1)),),
+    "bed_snapshots": (("bed_occupancy_hourly", timedelta(hours=1)), ("bed_occupancy_daily", timedelta(days=1))),
     "environment_observations": (
         ("environment_hourly", timedelta(hours=1)),
         ("environment_daily", timedelta(days=1)),

@@ -17,6 +17,7 @@ from typing import Any, LiteralString
 
 from psycopg import Connection
 from psycopg.rows import class_row
+from psycopg.sql import SQL, Composed, Identifier
 
 from synopse.db.indicators import local_day_start
 
@@ -130,55 +131,96 @@ def missing_relations(conn: Connection[Any], names: list[str]) -> list[str]:
     return [row[0] for row in rows]
 
 
-_OBSERVED_DAILY: LiteralString = """
+# Which days come from the daily rollups (migrations 0050/0051): those before ``complete_before`` ('infinity' on
+# TimescaleDB, where they are continuous aggregates) and before the first day still waiting for a recount after
+# a late event or a correction. The days from there on are read from the hourly (or commune-daily) aggregates:
+# exact at every instant, and short (the current day, or the few days since the oldest pending request).
+_ROLLUP_SPLIT: LiteralString = """
+SELECT least(s.complete_before, %(end)s::date,
+             (SELECT min(r.day) FROM daily_rollup_requests r WHERE r.day >= %(first)s::date AND r.day < %(end)s::date))
+FROM daily_rollup_state s
+"""
+
+# The detail page's daily series; ``{where}`` selects the place in the admission and visit sources, ``{places}``
+# the facilities whose beds count.
+_OBSERVED_DAILY = """
 WITH days AS (
     SELECT generate_series(%(first)s::date, %(last)s::date, interval '1 day')::date AS day
 ), places AS (
-    SELECT facility_id FROM facilities
-    WHERE (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
-      AND (%(commune)s::text IS NULL OR commune_code = %(commune)s::text)
+    SELECT facility_id FROM facilities WHERE {places}
 ), adm AS (
-    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, sum(admissions)::int AS n
-    FROM admissions_hourly
-    WHERE %(commune)s::text IS NULL AND bucket >= %(since)s AND bucket < %(until)s
-      AND (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
-    GROUP BY 1
+    SELECT bucket, sum(admissions) AS n FROM {adm_rollup}
+    WHERE {where} AND bucket >= %(since)s AND bucket < %(split)s
+    GROUP BY bucket
     UNION ALL
-    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date, sum(admissions)::int
-    FROM admissions_commune_daily
-    WHERE %(commune)s::text IS NOT NULL AND commune_code = %(commune)s::text
-      AND bucket >= %(since)s AND bucket < %(until)s
+    SELECT date_trunc('day', bucket, 'Europe/Paris'), sum(admissions) FROM {adm_live}
+    WHERE {where} AND bucket >= %(split)s AND bucket < %(until)s
     GROUP BY 1
 ), ed AS (
-    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, sum(visits)::int AS n
-    FROM emergency_visits_hourly
-    WHERE %(commune)s::text IS NULL AND bucket >= %(since)s AND bucket < %(until)s
-      AND (%(facility)s::text IS NULL OR facility_id = %(facility)s::text)
-    GROUP BY 1
-    UNION ALL
-    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date, sum(visits)::int
-    FROM emergency_visits_commune_daily
-    WHERE %(commune)s::text IS NOT NULL AND commune_code = %(commune)s::text
-      AND bucket >= %(since)s AND bucket < %(until)s
-    GROUP BY 1
-), bed_hours AS (
-    SELECT bucket, sum(beds_occupied_avg) AS occupied, sum(beds_total_max) AS total
-    FROM bed_occupancy_hourly
-    WHERE bucket >= %(since)s AND bucket < %(until)s AND facility_id IN (SELECT facility_id FROM places)
+    SELECT bucket, sum(visits) AS n FROM {ed_rollup}
+    WHERE {where} AND bucket >= %(since)s AND bucket < %(split)s
     GROUP BY bucket
+    UNION ALL
+    SELECT date_trunc('day', bucket, 'Europe/Paris'), sum(visits) FROM {ed_live}
+    WHERE {where} AND bucket >= %(split)s AND bucket < %(until)s
+    GROUP BY 1
+), unit_days AS (
+    SELECT date_trunc('day', bucket, 'Europe/Paris') AS bucket, avg(beds_occupied_avg)::float8 AS occupied,
+           max(beds_total_max)::int AS total
+    FROM bed_occupancy_hourly
+    WHERE facility_id IN (SELECT facility_id FROM places) AND bucket >= %(split)s AND bucket < %(until)s
+    GROUP BY 1, facility_id, care_unit
 ), beds AS (
-    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, avg(occupied)::float8 AS occupied,
-           max(total)::int AS total
-    FROM bed_hours GROUP BY 1
+    SELECT bucket, sum(beds_occupied_avg)::float8 AS occupied, sum(beds_total_max)::int AS total
+    FROM bed_occupancy_daily
+    WHERE facility_id IN (SELECT facility_id FROM places) AND bucket >= %(since)s AND bucket < %(split)s
+    GROUP BY bucket
+    UNION ALL
+    SELECT bucket, sum(occupied), sum(total) FROM unit_days GROUP BY bucket
+), adm_days AS (  -- converted to dates once per day, not per row (a time-zone conversion is not free)
+    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, sum(n)::int AS n FROM adm GROUP BY 1
+), ed_days AS (
+    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, sum(n)::int AS n FROM ed GROUP BY 1
+), bed_days AS (
+    SELECT (bucket AT TIME ZONE 'Europe/Paris')::date AS day, sum(occupied)::float8 AS occupied,
+           sum(total)::int AS total
+    FROM beds GROUP BY 1
 )
-SELECT d.day, coalesce(adm.n, 0) AS admissions, coalesce(ed.n, 0) AS ed_visits,
-       beds.occupied AS beds_occupied, beds.total AS beds_total
+SELECT d.day, coalesce(adm_days.n, 0) AS admissions, coalesce(ed_days.n, 0) AS ed_visits,
+       bed_days.occupied AS beds_occupied, bed_days.total AS beds_total
 FROM days d
-LEFT JOIN adm USING (day)
-LEFT JOIN ed USING (day)
-LEFT JOIN beds USING (day)
+LEFT JOIN adm_days USING (day)
+LEFT JOIN ed_days USING (day)
+LEFT JOIN bed_days USING (day)
 ORDER BY d.day
 """
+
+
+def _observed_daily_sql(rollups: str, live: tuple[str, str], where: LiteralString, places: LiteralString) -> Composed:
+    """The series of one kind of place: ``rollups`` is the daily rollups' infix (``facility``, ``residents``),
+    ``live`` the aggregates of admissions and visits read for the days the rollups do not hold."""
+    return SQL(_OBSERVED_DAILY).format(
+        adm_rollup=Identifier(f"admissions_{rollups}_daily"), ed_rollup=Identifier(f"emergency_visits_{rollups}_daily"),
+        adm_live=Identifier(live[0]), ed_live=Identifier(live[1]), where=SQL(where), places=SQL(places),
+    )
+
+
+# A facility: its own counts; a commune: its residents' (wherever they went) and the beds of the facilities
+# located there; the territory: every count, and the beds of every facility of the reference data.
+_OBSERVED_FACILITY = _observed_daily_sql("facility", ("admissions_hourly", "emergency_visits_hourly"),
+                                         "facility_id = %(facility)s::text", "facility_id = %(facility)s::text")
+_OBSERVED_COMMUNE = _observed_daily_sql("residents", ("admissions_commune_daily", "emergency_visits_commune_daily"),
+                                        "commune_code = %(commune)s::text", "commune_code = %(commune)s::text")
+_OBSERVED_TERRITORY = _observed_daily_sql("facility", ("admissions_hourly", "emergency_visits_hourly"), "true", "true")
+
+
+def rollup_split(conn: Connection[Any], *, first: date, last: date) -> date:
+    """The first day of ``first``..``last`` read from the hourly aggregates rather than the daily rollups
+    (``last`` + 1 when the rollups hold the whole window)."""
+    end = last + timedelta(days=1)
+    row = conn.execute(_ROLLUP_SPLIT, {"first": first, "end": end}).fetchone()
+    split: date = row[0] if row is not None and row[0] is not None else first
+    return max(first, split)
 
 
 def observed_daily(
@@ -187,17 +229,27 @@ def observed_daily(
     """Admissions, ED visits and mean occupied beds per local day, ``first`` to ``last`` included, every day present.
 
     A facility: its own counts. A commune: its residents' admissions and visits (wherever they went) and the
-    beds of the facilities located in it. Neither: the whole territory.
-    Cost: the window's buckets of the hourly (or commune-daily) aggregates, grouped by day.
+    beds of the facilities located in it. Neither: the whole territory. Occupied beds are the sum over the
+    place's care units of each unit's daily mean of its hourly means (a unit silent for an hour does not lower
+    the others'); capacity the sum of their daily maxima.
+    Cost: the window's days in the daily rollups (one row per facility or commune and day) and the hourly
+    aggregates for the days after :func:`rollup_split` only (the current day, usually).
     """
     if last < first:
         raise ValueError(f"last day {last} is before first day {first}")
+    split = rollup_split(conn, first=first, last=last)
     params = {
-        "first": first, "last": last, "since": local_day_start(first),
+        "first": first, "last": last, "since": local_day_start(first), "split": local_day_start(split),
         "until": local_day_start(last + timedelta(days=1)), "facility": facility_id, "commune": commune_code,
     }
+    if facility_id is not None:
+        query = _OBSERVED_FACILITY
+    elif commune_code is not None:
+        query = _OBSERVED_COMMUNE
+    else:
+        query = _OBSERVED_TERRITORY
     with conn.cursor(row_factory=class_row(ObservedDay)) as cur:
-        return cur.execute(_OBSERVED_DAILY, params).fetchall()
+        return cur.execute(query, params).fetchall()
 
 
 _ENVIRONMENT_DAILY: LiteralString = """

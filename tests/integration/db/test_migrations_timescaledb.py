@@ -54,9 +54,12 @@ def test_migrations_apply_twice_with_timescaledb_features(timescaledb_server: Ti
     assert caggs == {
         "admissions_hourly", "admissions_commune_daily", "emergency_visits_hourly",
         "emergency_visits_commune_daily", "bed_occupancy_hourly", "environment_hourly", "environment_daily",
+        # the daily rollups of the detail page (0051), hierarchical over the ones above
+        "admissions_facility_daily", "emergency_visits_facility_daily", "admissions_residents_daily",
+        "emergency_visits_residents_daily", "bed_occupancy_daily",
     }
     by_proc = dict(jobs)
-    assert by_proc.get("policy_refresh_continuous_aggregate") == 7
+    assert by_proc.get("policy_refresh_continuous_aggregate") == 12
     assert by_proc.get("policy_compression") == 4
     assert by_proc.get("policy_retention") == 2
 
