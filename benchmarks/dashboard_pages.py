@@ -7,8 +7,10 @@ each: one admission, one ED visit and one bed snapshot per unit and hour) and 10
 to date as the stream worker's health round does (``refresh_daily_rollups``: the bulk load left every past day
 requested), timed, with one round after a late event and the cost of the rollup triggers on a batch insert.
 Then times each page's callbacks as the server runs them (pool -> queries -> figures and components -> JSON of
-the response), ``--runs`` times per page with varying inputs, and prints p50/p95/max. ``--record`` appends
-the figures to ``benchmarks/RESULTS.md`` (through ``results_file.py``).
+the response), ``--runs`` times per page with varying inputs, and prints p50/p95/max. The detail page's table
+alternatives are built when the reader opens one: that callback is timed on its own (a year of a facility, the
+longest table). ``--record`` appends the figures to ``benchmarks/RESULTS.md`` (through ``results_file.py``),
+with any ``--note`` lines.
 
     .venv/bin/python benchmarks/dashboard_pages.py --years 3 --runs 40 --record
 """
@@ -184,6 +186,8 @@ def measure(runs: int, end: datetime) -> dict[str, list[float]]:
                 return cb.update_detail(source, places[i % len(places)], ("bed_occupancy", "admissions")[i % 2],
                                         period, "temperature", None)
             return call
+        # The chart's table alternative of a facility's year (a row per day and per forecast day), opened.
+        payload = cb.update_detail(source, facilities[0], "bed_occupancy", "period_365d", "temperature", None)[2]
         cb.update_map(source, None)  # warm the pool and the catalogue caches
         return {
             "detail, a facility, 90 days (default period)": _time(detail(facilities, "period_90d"), runs),
@@ -192,6 +196,8 @@ def measure(runs: int, end: datetime) -> dict[str, list[float]]:
             "detail, whole territory, 30 days": _time(detail(["territory"], "period_30d"), runs),
             "detail, whole territory, 90 days": _time(detail(["territory"], "period_90d"), runs),
             "detail, whole territory, 1 year": _time(detail(["territory"], "period_365d"), max(3, runs // 4)),
+            f"detail, opening the table alternative of a facility's year ({len(payload['rows'])} rows)":
+                _time(lambda: cb.fill_table(payload, 1, True), runs),
             "map (7 days of 24 communes, 50 facilities)": _time(lambda: cb.update_map(source, None), runs),
             "alerts": _time(lambda: cb.update_alerts(source, True, None), runs),
             "forecast quality": _time(lambda: cb.update_quality(source, None), runs),
@@ -212,6 +218,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (default: dropped)")
     parser.add_argument("--reuse", action="store_true", help="measure on the database a --keep run left")
+    parser.add_argument("--note", action="append", default=[], help="a line to add to the recorded entry")
     args = parser.parse_args()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     began = time.monotonic()
@@ -255,6 +262,7 @@ def main() -> None:
             "- server time per page = callbacks' reads + figures/components + JSON of the response; target p95 < "
             f"{TARGET_MS} ms",
             *lines,
+            *(f"- {note}" for note in args.note),
         ])
     if not args.keep:
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:

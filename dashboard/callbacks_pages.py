@@ -330,7 +330,10 @@ def update_detail(
     source: PageSource, place: str | None, metric: str | None, period: str | None, indicator: str | None,
     previous: str | None,
 ) -> tuple[Any, ...]:
-    """Chart, its sentence and table; environment chart, lag chart and sentence, their table; the fingerprint."""
+    """Chart, its sentence and table; environment chart, lag chart and sentence, the environment table; the
+    forecast notice; the fingerprint; the lag table. Tables are payloads of lazy table alternatives
+    (:func:`dashboard.components_pages.table_payload`): their cells, built into a table when opened.
+    """
     place = place or detail_page.TERRITORY
     metric = metric if metric in fp.METRIC_VALUES else fp.METRIC_VALUES[0]
     period = period if period in detail_page.PERIOD_DAYS else detail_page.DEFAULT_PERIOD
@@ -339,41 +342,59 @@ def update_detail(
         data = source.detail(place, metric, detail_page.PERIOD_DAYS[period], indicator)
     except ServiceUnavailableError as exc:
         log.warning("detail refresh failed: %s", exc)
-        return (dash.no_update, t("db_unavailable"), *(dash.no_update,) * 7)
+        return (dash.no_update, t("db_unavailable"), *(dash.no_update,) * 8)
     digest = fingerprint(place, metric, period, indicator, data)
     if digest == previous:
-        return (dash.no_update,) * 9
+        return (dash.no_update,) * 10
     title = t("detail_title", metric=t(f"metric_{metric}"))
-    figure = fp.detail_figure(data.observed, data.forecast or [], data.capacity, metric, title)
     values = fp.metric_values(data.observed, metric)
-    summary = detail_summary(data, metric)
+    figure = fp.detail_figure(data.observed, data.forecast or [], data.capacity, metric, title, values)
+    summary = detail_summary(data, metric, values)
     rows: list[list[cp.Cell]] = [[r.day.isoformat(), v, None, None, None] for r, v in zip(data.observed, values,
                                                                                        strict=True)]
     for f in data.forecast or []:
         rows.append([f.target_date.isoformat(), None, fp._quantile(f, 0.5), fp._quantile(f, 0.05),
                      fp._quantile(f, 0.95)])
-    table = cp.table_alternative(title, [t(k) for k in ("col_day", "series_observed", "series_forecast",
-                                                        "col_q05", "col_q95")], rows)
+    table = cp.table_payload(title, [t(k) for k in ("col_day", "series_observed", "series_forecast",
+                                                    "col_q05", "col_q95")], rows)
     signal = {e.day: e.value for e in data.environment}
     outcome = {r.day: float(r.admissions) for r in data.observed}
     correlations = fp.lagged_correlation(signal, outcome)
+    env_caption = t("env_table_caption", indicator=indicator_name(indicator))
     env_rows: list[list[cp.Cell]] = [[r.day.isoformat(), r.admissions, signal.get(r.day)] for r in data.observed]
-    env_table = html.Div([
-        cp.table_alternative(t("env_table_caption", indicator=indicator_name(indicator)),
-                             [t("col_day"), t("series_admissions_daily"), indicator_name(indicator)], env_rows,
-                             t("show_table_named", what=t("env_table_caption", indicator=indicator_name(indicator)))),
-        cp.table_alternative(t("lag_table_caption"), [t("axis_lag"), t("axis_correlation")],
-                             [[str(lag), None if r is None else fmt_decimal(r, 2)] for lag, r in correlations],
-                             t("show_table_named", what=t("lag_table_caption"))),
-    ])
+    env_table = cp.table_payload(env_caption, [t("col_day"), t("series_admissions_daily"), indicator_name(indicator)],
+                                 env_rows, t("show_table_named", what=env_caption))
+    lag_table = cp.table_payload(t("lag_table_caption"), [t("axis_lag"), t("axis_correlation")],
+                                 [[str(lag), None if r is None else fmt_decimal(r, 2)] for lag, r in correlations],
+                                 t("show_table_named", what=t("lag_table_caption")))
     return (figure, summary, table, fp.environment_figure(data.observed, data.environment, indicator),
             fp.lag_figure(correlations), fp.lag_sentence(correlations, indicator), env_table,
-            cp.not_available("what_forecasts") if data.forecast is None else None, digest)
+            cp.not_available("what_forecasts") if data.forecast is None else None, digest, lag_table)
 
 
-def detail_summary(data: DetailData, metric: str) -> str:
-    """The detail chart in one sentence: the last observed value, the capacity, the forecast's reach."""
-    values = [v for v in fp.metric_values(data.observed, metric) if v is not None]
+def fill_table(payload: Any, clicks: int | None, opened_now: bool) -> tuple[Any, Any]:
+    """A lazy table alternative's summary and table: the table once the reader opened it, then at each change.
+
+    ``clicks`` counts clicks on its ``<details>`` (the one that opens it, and any later one: closing it, or a
+    click in the table); ``opened_now``: this call comes from such a click rather than from new data. Only the
+    first click builds the table (later ones find it there); new data rebuilds it once it was opened.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("summary"), str):
+        raise PreventUpdate
+    if not clicks or (opened_now and clicks > 1):
+        return (dash.no_update, dash.no_update) if opened_now else (payload["summary"], dash.no_update)
+    try:
+        return payload["summary"], cp.lazy_table_body(payload)
+    except ValueError as exc:
+        raise PreventUpdate from exc
+
+
+def detail_summary(data: DetailData, metric: str, observed: list[float | None] | None = None) -> str:
+    """The detail chart in one sentence: the last observed value, the capacity, the forecast's reach.
+
+    ``observed``: the metric's daily values when the caller already has them (:func:`fp.metric_values`).
+    """
+    values = [v for v in (fp.metric_values(data.observed, metric) if observed is None else observed) if v is not None]
     last = t("not_available") if not values else fmt_decimal(values[-1], 1)
     parts = [t("detail_last_value", value=last)]
     if metric == "bed_occupancy" and data.capacity is not None:
@@ -597,15 +618,24 @@ def register_page_callbacks(
         lambda _id: _source().places())
     app.callback(
         Output(detail_page.CHART, "figure"), Output(detail_page.SUMMARY, "children"),
-        Output(detail_page.TABLE, "children"), Output(detail_page.ENV_CHART, "figure"),
+        Output(cp.lazy_ids(detail_page.TABLE)[2], "data"), Output(detail_page.ENV_CHART, "figure"),
         Output(detail_page.LAG_CHART, "figure"), Output(detail_page.LAG_SENTENCE, "children"),
-        Output(detail_page.ENV_TABLE, "children"), Output(detail_page.FORECAST_NOTICE, "children"),
-        Output(detail_page.STORE, "data"),
+        Output(cp.lazy_ids(detail_page.ENV_TABLE)[2], "data"), Output(detail_page.FORECAST_NOTICE, "children"),
+        Output(detail_page.STORE, "data"), Output(cp.lazy_ids(detail_page.LAG_TABLE)[2], "data"),
         Input(detail_page.REFRESH, "n_intervals"), Input(detail_page.PLACE, "value"),
         Input(detail_page.METRIC, "value"), Input(detail_page.PERIOD, "value"), Input(detail_page.INDICATOR, "value"),
         State(detail_page.STORE, "data"),
     )(lambda _n, place, metric, period, indicator, prev: update_detail(_source(), place, metric, period, indicator,
                                                                         prev))
+
+    def _fill(payload: Any, clicks: int | None) -> tuple[Any, Any]:
+        exact_principal(principal())
+        return fill_table(payload, clicks, dash.ctx.triggered_id in detail_page.LAZY_TABLES)
+
+    for name in detail_page.LAZY_TABLES:
+        summary_id, body_id, data_id = cp.lazy_ids(name)
+        app.callback(Output(summary_id, "children"), Output(body_id, "children"),
+                     Input(data_id, "data"), Input(name, "n_clicks"), prevent_initial_call=True)(_fill)
     app.callback(Output(map_page.CHART, "figure"), Output(map_page.TABLE, "children"), Output(map_page.STORE, "data"),
                  Input(map_page.REFRESH, "n_intervals"), State(map_page.STORE, "data"))(
         lambda _n, prev: update_map(_source(), prev))

@@ -2,7 +2,9 @@
 
 No I/O: each function maps rows to Dash components. Every chart gets a table alternative
 (:func:`table_alternative`, a collapsible ``<details>``); a missing table of another component becomes a
-"not available yet" notice (:func:`not_available`) rather than an error.
+"not available yet" notice (:func:`not_available`) rather than an error. The detail page's long tables (a row per
+day, up to a year) are filled when first opened (:func:`lazy_table_alternative`): each of their cells is a Dash
+component, and building and sending a few thousand of them on every refresh cost more than the page's reads.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from dash import html
+from dash import dcc, html
 
 from dashboard.components import aria
 from dashboard.status import OKABE_ITO, source_is_late
@@ -76,6 +78,48 @@ def table_alternative(
     return html.Details(
         [html.Summary(summary or t("show_table")), data_table(caption, headers, rows)], className="table-alternative"
     )
+
+
+# The parts of a table alternative filled on demand, by the id of its ``<details>``.
+def lazy_ids(name: str) -> tuple[str, str, str]:
+    """(summary, body, data) ids of the lazy table alternative ``name`` (the id of its ``<details>``)."""
+    return f"{name}-summary", f"{name}-body", f"{name}-data"
+
+
+def lazy_table_alternative(name: str) -> html.Div:
+    """A table alternative whose table is built when the reader first opens it, then kept up to date.
+
+    A native ``<details>`` (keyboard: Tab to its summary, Enter) with an empty body, and a store holding the
+    table's formatted cells (:func:`table_payload`, written by the page's refresh). Opening it (the click that
+    toggles a ``<details>``, mouse or keyboard) asks :func:`lazy_table_body` for the table; while it is open the
+    table follows the data. Its caption, headers and ``scope`` attributes are those of :func:`data_table`.
+    """
+    summary, body, data = lazy_ids(name)
+    return html.Div([
+        html.Details([html.Summary(t("show_table"), id=summary), html.Div(id=body)], id=name,
+                     className="table-alternative"),
+        dcc.Store(id=data),
+    ])
+
+
+def table_payload(
+    caption: str, headers: Sequence[str], rows: Sequence[Sequence[Cell]], summary: str | None = None
+) -> dict[str, Any]:
+    """What a lazy table alternative shows, cells already formatted in the request's language (JSON-safe)."""
+    return {"summary": summary or t("show_table"), "caption": caption, "headers": list(headers),
+            "rows": [[_cell(c) for c in row] for row in rows]}
+
+
+def lazy_table_body(payload: Any) -> html.Table:
+    """The table of a :func:`table_payload` (sent back by the browser: anything malformed is refused)."""
+    if not isinstance(payload, dict):
+        raise ValueError("no table payload")
+    caption, headers, rows = payload.get("caption"), payload.get("headers"), payload.get("rows")
+    if not (isinstance(caption, str) and isinstance(headers, list) and isinstance(rows, list)
+            and all(isinstance(h, str) for h in headers)
+            and all(isinstance(r, list) and r and all(isinstance(c, str) for c in r) for r in rows)):
+        raise ValueError("malformed table payload")
+    return data_table(caption, headers, rows)
 
 
 def severity_badge(severity: str) -> html.Span:

@@ -1,4 +1,8 @@
-"""Pure figure builders of the detail and map pages: rows in, ``go.Figure`` (or numbers) out, no I/O.
+"""Pure figure builders of the detail and map pages: rows in, figures (or numbers) out, no I/O.
+
+The detail page's figures are plain dicts in plotly's JSON schema (:data:`~dashboard.figures.FigureDict`): a
+year of daily points through ``go.Figure`` and ``update_layout`` cost more in validation and deep copies than
+the page's database reads. The map, a few dozen points, stays a ``go.Figure``.
 
 The detail chart puts observed values, the forecast's median with its 50 % and 90 % intervals and the capacity
 line on one chart; the environment chart sets one environmental signal beside admissions; the lag chart shows
@@ -9,12 +13,13 @@ server, so it works offline. Series differ by hue *and* by line style or marker 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
 
 import plotly.graph_objects as go
 
-from dashboard.figures import FONT_FAMILY, empty_figure
+from dashboard.figures import FONT_FAMILY, FigureDict, blank_figure, empty_figure, template_json
 from dashboard.status import NO_DATA_GREY, OKABE_ITO, occupancy_style
 from dashboard.text import fmt_decimal, indicator_name, plot_format, t
 from synopse.db.pages import CommunePoint, EnvironmentDay, FacilityPoint, ForecastDay, ObservedDay
@@ -52,9 +57,16 @@ def metric_values(rows: Sequence[ObservedDay], metric: str) -> list[float | None
     return [r.beds_occupied for r in rows]
 
 
+_LEVEL_INDEX = {round(q, 3): i for i, q in reversed(list(enumerate(QUANTILE_LEVELS)))}  # first index of a level
+
+
 def _quantile(row: ForecastDay, level: float) -> float:
-    levels = [round(q, 3) for q in QUANTILE_LEVELS]
-    return row.quantiles[levels.index(round(level, 3))]
+    return row.quantiles[_LEVEL_INDEX[round(level, 3)]]
+
+
+def _days(days: Iterable[date]) -> list[str]:
+    # Dates as the ISO strings plotly's JSON encoder would write, without its per-value encoder chain.
+    return [d.isoformat() for d in days]
 
 
 def detail_figure(
@@ -63,44 +75,53 @@ def detail_figure(
     capacity: float | None,
     metric: str,
     title: str,
-) -> go.Figure:
-    """Observed daily values, the forecast (median, 50 % and 90 % intervals) and the bed capacity line."""
-    values = metric_values(observed, metric)
+    values: Sequence[float | None] | None = None,
+) -> FigureDict:
+    """Observed daily values, the forecast (median, 50 % and 90 % intervals) and the bed capacity line.
+
+    ``values``: :func:`metric_values` of ``observed`` when the caller already has them.
+    """
+    values = metric_values(observed, metric) if values is None else list(values)
     if not any(v for v in values) and not forecast:
-        return empty_figure(t("chart_no_data"))
-    figure = go.Figure()
+        return blank_figure(t("chart_no_data"))
+    traces: list[dict[str, Any]] = []
     if forecast:
-        x_f = [f.target_date for f in forecast]
+        x_f = _days(f.target_date for f in forecast)
         for low, high, fill, key in ((0.05, 0.95, BAND_90, "series_interval_90"),
                                      (0.25, 0.75, BAND_50, "series_interval_50")):
-            figure.add_trace(go.Scatter(x=x_f, y=[_quantile(f, high) for f in forecast], mode="lines",
-                                        line={"width": 0}, showlegend=False, hoverinfo="skip"))
-            figure.add_trace(go.Scatter(x=x_f, y=[_quantile(f, low) for f in forecast], mode="lines",
-                                        line={"width": 0}, fill="tonexty", fillcolor=fill, name=t(key),
-                                        hoverinfo="skip"))
-        figure.add_trace(go.Scatter(
-            x=x_f, y=[_quantile(f, 0.5) for f in forecast], mode="lines", name=t("series_forecast"),
-            line={"color": FORECAST_COLOUR, "width": 2, "dash": "dash"},
-            hovertemplate="%{y:.1f}<extra>" + t("series_forecast") + "</extra>",
-        ))
-    figure.add_trace(go.Scatter(
-        x=[r.day for r in observed], y=values, mode="lines+markers", name=t("series_observed"),
-        line={"color": OBSERVED_COLOUR, "width": 2}, marker={"size": 4, "symbol": "circle"}, connectgaps=False,
-        hovertemplate="%{y:.1f}<extra>" + t("series_observed") + "</extra>",
-    ))
+            traces.append({"type": "scatter", "x": x_f, "y": [_quantile(f, high) for f in forecast],
+                           "mode": "lines", "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"})
+            traces.append({"type": "scatter", "x": x_f, "y": [_quantile(f, low) for f in forecast], "mode": "lines",
+                           "line": {"width": 0}, "fill": "tonexty", "fillcolor": fill, "name": t(key),
+                           "hoverinfo": "skip"})
+        traces.append({
+            "type": "scatter", "x": x_f, "y": [_quantile(f, 0.5) for f in forecast], "mode": "lines",
+            "name": t("series_forecast"), "line": {"color": FORECAST_COLOUR, "width": 2, "dash": "dash"},
+            "hovertemplate": "%{y:.1f}<extra>" + t("series_forecast") + "</extra>",
+        })
+    traces.append({
+        "type": "scatter", "x": _days(r.day for r in observed), "y": values, "mode": "lines+markers",
+        "name": t("series_observed"), "line": {"color": OBSERVED_COLOUR, "width": 2},
+        "marker": {"size": 4, "symbol": "circle"}, "connectgaps": False,
+        "hovertemplate": "%{y:.1f}<extra>" + t("series_observed") + "</extra>",
+    })
+    layout: dict[str, Any] = {
+        "template": template_json(),
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "font": {"family": FONT_FAMILY, "size": 13}, "separators": plot_format("separators"),
+        "hovermode": "x unified", "margin": {"l": 60, "r": 30, "t": 80, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
+        "xaxis": {"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
+        "yaxis": {"title": {"text": t(f"axis_{metric}")}, "rangemode": "tozero"},
+    }
     if capacity is not None and metric == "bed_occupancy":
-        figure.add_hline(y=capacity, line={"color": CAPACITY_COLOUR, "width": 2, "dash": "dot"},
-                         annotation_text=t("capacity_line", beds=fmt_decimal(capacity, 0)),
-                         annotation_position="top left")
-    figure.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=plot_format("separators"),
-        hovermode="x unified", margin={"l": 60, "r": 30, "t": 80, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
-        xaxis={"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
-        yaxis={"title": {"text": t(f"axis_{metric}")}, "rangemode": "tozero"},
-    )
-    return figure
+        # What ``add_hline(annotation_position="top left")`` draws: a line across the plot at the capacity.
+        layout["shapes"] = [{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": capacity,
+                             "y1": capacity, "line": {"color": CAPACITY_COLOUR, "width": 2, "dash": "dot"}}]
+        layout["annotations"] = [{"text": t("capacity_line", beds=fmt_decimal(capacity, 0)), "showarrow": False,
+                                  "xref": "x domain", "x": 0, "xanchor": "left", "yref": "y", "y": capacity,
+                                  "yanchor": "bottom"}]
+    return {"data": traces, "layout": layout}
 
 
 def _pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
@@ -123,8 +144,8 @@ def lagged_correlation(
     """
     result: list[tuple[int, float | None]] = []
     for lag in range(max_lag + 1):
-        pairs = [(value, outcome[day.fromordinal(day.toordinal() + lag)]) for day, value in signal.items()
-                 if day.fromordinal(day.toordinal() + lag) in outcome]
+        shift = timedelta(days=lag)
+        pairs = [(value, outcome[later]) for day, value in signal.items() if (later := day + shift) in outcome]
         if len(pairs) < MIN_PAIRS:
             result.append((lag, None))
             continue
@@ -144,46 +165,48 @@ def lag_sentence(correlations: Sequence[tuple[int, float | None]], indicator: st
     return t(key, indicator=indicator_name(indicator), lag=lag, r=fmt_decimal(r, 2))
 
 
-def lag_figure(correlations: Sequence[tuple[int, float | None]]) -> go.Figure:
+def lag_figure(correlations: Sequence[tuple[int, float | None]]) -> FigureDict:
     """A small bar chart of the correlation by lag (0 to 7 days)."""
     known = [(lag, r) for lag, r in correlations if r is not None]
     if not known:
-        return empty_figure(t("chart_no_data"))
-    figure = go.Figure(go.Bar(
-        x=[lag for lag, _ in known], y=[r for _, r in known],
-        marker={"color": [FORECAST_COLOUR if r >= 0 else CAPACITY_COLOUR for _, r in known],
-                "pattern": {"shape": ["" if r >= 0 else "/" for _, r in known]}},
-        hovertemplate=t("lag_hover") + "<extra></extra>",
-    ))
-    figure.update_layout(
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 12}, separators=plot_format("separators"),
-        margin={"l": 50, "r": 20, "t": 20, "b": 40}, showlegend=False,
-        xaxis={"title": {"text": t("axis_lag")}, "dtick": 1},
-        yaxis={"title": {"text": t("axis_correlation")}, "range": [-1, 1]},
-    )
-    return figure
+        return blank_figure(t("chart_no_data"))
+    bars = {
+        "type": "bar", "x": [lag for lag, _ in known], "y": [r for _, r in known],
+        "marker": {"color": [FORECAST_COLOUR if r >= 0 else CAPACITY_COLOUR for _, r in known],
+                   "pattern": {"shape": ["" if r >= 0 else "/" for _, r in known]}},
+        "hovertemplate": t("lag_hover") + "<extra></extra>",
+    }
+    return {"data": [bars], "layout": {
+        "template": template_json(), "font": {"family": FONT_FAMILY, "size": 12},
+        "separators": plot_format("separators"), "margin": {"l": 50, "r": 20, "t": 20, "b": 40}, "showlegend": False,
+        "xaxis": {"title": {"text": t("axis_lag")}, "dtick": 1},
+        "yaxis": {"title": {"text": t("axis_correlation")}, "range": [-1, 1]},
+    }}
 
 
-def environment_figure(observed: Sequence[ObservedDay], signal: Sequence[EnvironmentDay], indicator: str) -> go.Figure:
+def environment_figure(
+    observed: Sequence[ObservedDay], signal: Sequence[EnvironmentDay], indicator: str
+) -> FigureDict:
     """Daily admissions (bars, left axis) beside one environmental signal (line, right axis)."""
     if not observed and not signal:
-        return empty_figure(t("chart_no_data"))
-    figure = go.Figure()
-    figure.add_trace(go.Bar(x=[r.day for r in observed], y=[r.admissions for r in observed],
-                            name=t("series_admissions_daily"), marker={"color": "#B8C4D6"}))
-    figure.add_trace(go.Scatter(x=[s.day for s in signal], y=[s.value for s in signal], yaxis="y2",
-                                mode="lines+markers", name=indicator_name(indicator),
-                                line={"color": ENVIRONMENT_COLOUR, "width": 2}, marker={"symbol": "diamond"}))
-    figure.update_layout(
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 13}, separators=plot_format("separators"),
-        hovermode="x unified", margin={"l": 60, "r": 60, "t": 40, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
-        xaxis={"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
-        yaxis={"title": {"text": t("series_admissions_daily")}, "rangemode": "tozero"},
-        yaxis2={"title": {"text": indicator_name(indicator)}, "overlaying": "y", "side": "right", "showgrid": False,
-                "tickformat": ".1f"},
-    )
-    return figure
+        return blank_figure(t("chart_no_data"))
+    traces = [
+        {"type": "bar", "x": _days(r.day for r in observed), "y": [r.admissions for r in observed],
+         "name": t("series_admissions_daily"), "marker": {"color": "#B8C4D6"}},
+        {"type": "scatter", "x": _days(s.day for s in signal), "y": [s.value for s in signal], "yaxis": "y2",
+         "mode": "lines+markers", "name": indicator_name(indicator),
+         "line": {"color": ENVIRONMENT_COLOUR, "width": 2}, "marker": {"symbol": "diamond"}},
+    ]
+    return {"data": traces, "layout": {
+        "template": template_json(), "font": {"family": FONT_FAMILY, "size": 13},
+        "separators": plot_format("separators"), "hovermode": "x unified",
+        "margin": {"l": 60, "r": 60, "t": 40, "b": 50},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "xanchor": "left"},
+        "xaxis": {"tickformat": plot_format("day_tick"), "hoverformat": plot_format("day_hover")},
+        "yaxis": {"title": {"text": t("series_admissions_daily")}, "rangemode": "tozero"},
+        "yaxis2": {"title": {"text": indicator_name(indicator)}, "overlaying": "y", "side": "right",
+                   "showgrid": False, "tickformat": ".1f"},
+    }}
 
 
 def _marker_size(population: int, largest: int) -> float:

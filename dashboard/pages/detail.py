@@ -1,7 +1,8 @@
 """Layout of the facility / territory detail page: pickers, the observed-forecast-capacity chart, environment.
 
 Static frame only (the callbacks of :mod:`dashboard.callbacks_pages` fill it). Pickers are native radio
-buttons and a labelled dropdown (keyboard-usable); every chart has a one-sentence summary and a table.
+buttons and a labelled dropdown (keyboard-usable); every chart has a one-sentence summary and a table, built
+when the reader opens it (:func:`dashboard.components_pages.lazy_table_alternative`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Final
 
 from dash import dcc, html
 
-from dashboard.figures import empty_figure
+from dashboard.components_pages import lazy_table_alternative
+from dashboard.figures import blank_figure
 from dashboard.pages._common import page, section
 from dashboard.pages.overview import GRAPH_CONFIG, dropdown_labels
 from dashboard.text import indicator_name, t
@@ -29,6 +31,8 @@ ENV_CHART: Final = "detail-env-chart"
 LAG_CHART: Final = "detail-lag-chart"
 LAG_SENTENCE: Final = "detail-lag-sentence"
 ENV_TABLE: Final = "detail-env-table"
+LAG_TABLE: Final = "detail-lag-table"
+LAZY_TABLES: Final = (TABLE, ENV_TABLE, LAG_TABLE)  # table alternatives built when opened
 
 TERRITORY: Final = "territory"  # the place picker's value for the whole territory
 # Periods in local days: a month to see the last waves, a quarter for a season, a year for the yearly pattern.
@@ -68,18 +72,19 @@ def layout(refresh_s: int, place: str | None = None) -> html.Div:
         section("section_detail", "detail", [
             controls,
             html.Div(id=FORECAST_NOTICE),
-            dcc.Graph(id=CHART, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": "460px"}),
+            dcc.Graph(id=CHART, figure=blank_figure(""), config=GRAPH_CONFIG, style={"height": "460px"}),
             html.P(id=SUMMARY, className="chart-summary"),
-            html.Div(id=TABLE),
+            lazy_table_alternative(TABLE),
         ]),
         section("section_environment_relation", "environment-relation", [
             _radio("indicator_picker", INDICATOR,
                    [{"label": indicator_name(i), "value": i} for i in ENVIRONMENT_INDICATORS], DEFAULT_INDICATOR),
-            dcc.Graph(id=ENV_CHART, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": "380px"}),
+            dcc.Graph(id=ENV_CHART, figure=blank_figure(""), config=GRAPH_CONFIG, style={"height": "380px"}),
             html.H3(t("lag_heading")),
-            dcc.Graph(id=LAG_CHART, figure=empty_figure(""), config=GRAPH_CONFIG, style={"height": "240px"}),
+            dcc.Graph(id=LAG_CHART, figure=blank_figure(""), config=GRAPH_CONFIG, style={"height": "240px"}),
             html.P(id=LAG_SENTENCE, className="chart-summary"),
             html.P(t("lag_caveat"), className="tile-muted"),
-            html.Div(id=ENV_TABLE),
+            lazy_table_alternative(ENV_TABLE),
+            lazy_table_alternative(LAG_TABLE),
         ]),
     ], REFRESH, STORE, refresh_s)

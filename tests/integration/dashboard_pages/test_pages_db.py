@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+import dash
 import psycopg
 import pytest
 from dash.exceptions import PreventUpdate
@@ -13,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from dashboard import callbacks_pages as cb
 from dashboard.pages import router
+from dashboard.text import t
 from synopse.db import pages
 from synopse.db.connection import open_pool
 from synopse.domain.access import Principal, Role
@@ -66,9 +68,10 @@ def test_detail_draws_the_latest_finished_forecast_and_the_capacity_outlook(
     assert [f.target_date for f in data.forecast or []] == [date(2025, 1, 16), date(2025, 1, 17)]
     assert data.forecast is not None and data.forecast[0].quantiles[11] == 350.0  # the median
     assert data.outlook is not None and data.outlook.max_p_exceed == 0.35
-    figure, summary, *_ = cb.update_detail(source, "facility:hp-confluent", "bed_occupancy", "period_30d",
-                                           "temperature", None)
-    assert "Prévision (médiane)" in [trace.name for trace in figure.data]
+    figure, summary, table, *_ = cb.update_detail(source, "facility:hp-confluent", "bed_occupancy", "period_30d",
+                                                  "temperature", None)
+    assert "Prévision (médiane)" in [trace["name"] for trace in figure["data"] if "name" in trace]
+    assert table["rows"][-2][0] == "2025-01-16" and table["rows"][-2][2] == "350,0"  # the table's forecast rows
     assert "médiane 350" in summary and "35" in summary and "20/01/2025" in summary
 
 
@@ -106,10 +109,10 @@ def test_alerts_page_lists_the_alert_and_the_ledger_and_acknowledges(loaded: str
     assert options[0]["value"] == alert_id
     assert "Cellule de crise (webhook)" in text(ledger)
     assert permission is None
-    assert cb.update_alerts(source, True, digest) == (cb.dash.no_update,) * 6  # nothing changed: nothing sent
-    assert cb.act_on_alert(source, VIEWER, "ack", alert_id, "vu", 1) == cb.t("alerts_no_permission")
-    assert cb.act_on_alert(source, CRISIS, "ack", alert_id, "pris en charge", 1) == cb.t("alerts_acked_done")
-    assert cb.act_on_alert(source, CRISIS, "silence", alert_id, "", 8) == cb.t("alerts_silenced_done", hours=8)
+    assert cb.update_alerts(source, True, digest) == (dash.no_update,) * 6  # nothing changed: nothing sent
+    assert cb.act_on_alert(source, VIEWER, "ack", alert_id, "vu", 1) == t("alerts_no_permission")
+    assert cb.act_on_alert(source, CRISIS, "ack", alert_id, "pris en charge", 1) == t("alerts_acked_done")
+    assert cb.act_on_alert(source, CRISIS, "silence", alert_id, "", 8) == t("alerts_silenced_done", hours=8)
     with psycopg.connect(loaded) as conn:
         ack = conn.execute("SELECT acked_by, comment FROM alert_acks WHERE alert_id = %s", (alert_id,)).fetchone()
         silence = conn.execute("SELECT rule_id, scope_key FROM alert_silences").fetchone()
@@ -141,7 +144,7 @@ def test_missing_relations_names_only_what_is_missing(pool: ConnectionPool[Any])
 def test_protected_principals_get_no_page_and_no_data() -> None:
     for principal in (VIEWER, PARTNER, None):
         page = cb.render(router.ALERTS_PATH, "", principal, 15, lambda: None)
-        assert cb.t("shared_not_available") in text(page)
+        assert t("shared_not_available") in text(page)
         with pytest.raises(PreventUpdate):
             cb.exact_principal(principal)
     assert cb.exact_principal(CRISIS) is CRISIS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dash
 from psycopg_pool import ConnectionPool
@@ -107,12 +108,13 @@ def test_layout_has_every_id_labelled_inputs_and_the_refresh_pace() -> None:
 def test_create_app_wires_two_callbacks_without_touching_the_database() -> None:
     pool: ConnectionPool = ConnectionPool("dbname=never-opened", open=False)  # no connection is made
     app = create_app(Settings(), pool)
-    assert len(app.callback_map) == 2 + 9  # the overview's two, and the other pages' (dashboard.callbacks_pages)
+    # the overview's two, the other pages' nine and one per lazy table alternative (dashboard.callbacks_pages)
+    assert len(app.callback_map) == 2 + 9 + 3
     assert app.config.external_stylesheets == [] and app.config.external_scripts == []
     assert app.title == "Synopse — Nantes Métropole"
 
 
-def _components(node: object) -> list[object]:
+def _components(node: object) -> list[Any]:
     from tests.unit.dashboard.dash_tree import walk
 
     return [n for n in walk(node) if not isinstance(n, str | int | float)]

@@ -271,7 +271,9 @@ def _every_page() -> str:
     parts.append(update_activity(FakeOverview(), "hp", "period_48h", [{"label": "HP", "value": "hp"}]))
     for metric in ("bed_occupancy", "admissions", "ed_visits"):
         parts.append(cb.update_detail(pages, "facility:hp", metric, "period_30d", "pm10", None))
-    parts.append(cb.update_detail(pages, "territory", "admissions", "period_30d", "pollen_grasses", None))
+    view = cb.update_detail(pages, "territory", "admissions", "period_30d", "pollen_grasses", None)
+    parts.append(view)
+    parts.append([cb.fill_table(view[i], 1, True) for i in (2, 6, 9)])  # the table alternatives, opened
     parts.append(cb.update_map(pages, None))
     parts.append(cb.update_alerts(pages, False, None))
     parts.append(cb.update_quality(pages, None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dash
 import pytest
@@ -77,13 +78,39 @@ def test_detail_sends_everything_then_nothing_while_data_is_unchanged() -> None:
     source = FakeSource()
     first = cb.update_detail(source, "facility:hp", "admissions", "period_30d", "pm10", None)
     assert source.detail_calls == [("facility:hp", "admissions", 30, "pm10")]
-    assert len(first) == 9 and first[0] is not dash.no_update
+    assert len(first) == 10 and first[0] is not dash.no_update
     assert "Prévisions : pas encore disponible" in text(first[7])
-    assert "Voir les données en tableau" in text(first[2])
+    # The tables go as payloads of lazy table alternatives: formatted cells, no component yet.
+    table, env_table, lag_table = first[2], first[6], first[9]
+    assert table["summary"] == "Voir les données en tableau" and len(table["rows"]) == 30
+    assert table["rows"][0] == ["2025-01-01", "10,0", "—", "—", "—"]
+    assert env_table["headers"][2] == "PM10" and env_table["rows"][1] == ["2025-01-02", "12", "3,0"]
+    assert "PM10" in env_table["summary"] and [row[0] for row in lag_table["rows"]] == [str(i) for i in range(8)]
     again = cb.update_detail(source, "facility:hp", "admissions", "period_30d", "pm10", first[8])
-    assert again == (dash.no_update,) * 9
+    assert again == (dash.no_update,) * 10
     other = cb.update_detail(source, "facility:hp", "ed_visits", "period_30d", "pm10", first[8])
     assert other[0] is not dash.no_update
+
+
+def test_a_lazy_table_is_built_when_first_opened_then_follows_the_data() -> None:
+    payload = cb.update_detail(FakeSource(), "facility:hp", "admissions", "period_30d", "pm10", None)[2]
+    # Not opened yet: the summary only (new data), nothing at all for a stray call.
+    assert cb.fill_table(payload, None, False) == (payload["summary"], dash.no_update)
+    # The click that opens it: the accessible table (caption, column headers, each day a row header).
+    summary, table = cb.fill_table(payload, 1, True)
+    assert summary == "Voir les données en tableau"
+    assert text(table).startswith(payload["caption"])
+    headers = [n for n in walk(table) if type(n).__name__ == "Th"]
+    assert [h.scope for h in headers[:5]] == ["col"] * 5 and headers[5].scope == "row"
+    assert len([n for n in walk(table) if type(n).__name__ == "Tr"]) == 1 + 30
+    assert "10,0" in text(table) and "2025-01-30" in text(table)
+    # Closing it or clicking in it: the table is already there. New data while it was opened once: rebuilt.
+    assert cb.fill_table(payload, 2, True) == (dash.no_update, dash.no_update)
+    assert text(cb.fill_table(payload, 2, False)[1]) == text(table)
+    # A payload forged in the browser builds nothing.
+    for forged in (None, "x", {"summary": 3}, {**payload, "rows": [["a", {"props": 1}]]}, {**payload, "rows": "x"}):
+        with pytest.raises(PreventUpdate):
+            cb.fill_table(forged, 1, True)
 
 
 def test_detail_falls_back_on_defaults_for_forged_inputs_and_survives_a_down_database() -> None:
@@ -116,7 +143,8 @@ def test_detail_opened_from_the_map_keeps_its_place() -> None:
 def test_drill_target_from_a_click() -> None:
     assert cb.drill_target({"points": [{"customdata": "commune:44109"}]}) == "/detail?place=commune:44109"
     assert cb.drill_target({"points": [{"customdata": "facility:hp"}]}) == "/detail?place=facility:hp"
-    for click in (None, {"points": []}, {"points": [{"customdata": "javascript:alert(1)"}]}):
+    clicks: list[dict[str, Any] | None] = [None, {"points": []}, {"points": [{"customdata": "javascript:alert(1)"}]}]
+    for click in clicks:
         with pytest.raises(PreventUpdate):
             cb.drill_target(click)
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io.json
 
 from dashboard import figures_pages as fp
-from synopse.db.pages import CommunePoint, FacilityPoint, ForecastDay, ObservedDay
+from dashboard.figures import FigureDict
+from synopse.db.pages import CommunePoint, EnvironmentDay, FacilityPoint, ForecastDay, ObservedDay
 from synopse.domain.forecasts import QUANTILE_LEVELS
 
 DAY0 = date(2025, 1, 1)
@@ -20,20 +26,38 @@ def _forecast(n: int) -> list[ForecastDay]:
             for i in range(n)]
 
 
+def _checked(figure: FigureDict) -> go.Figure:
+    """The plain-dict figure through plotly's validation (an unknown property or a bad value raises), which must
+    leave it unchanged: the browser gets what ``go.Figure`` would have sent."""
+    validated = go.Figure(figure)
+
+    def as_json(value: Any) -> Any:
+        return json.loads(plotly.io.json.to_json_plotly(value))
+    assert as_json(validated) == as_json(figure)
+    return validated
+
+
+def _env(n: int) -> list[EnvironmentDay]:
+    return [EnvironmentDay(DAY0 + timedelta(days=i), "pm10", 12.5 + i % 4) for i in range(n)]
+
+
 def test_detail_figure_has_observed_forecast_intervals_and_capacity_on_one_chart() -> None:
-    figure = fp.detail_figure(_days(30), _forecast(7), 400.0, "bed_occupancy", "titre")
+    figure = _checked(fp.detail_figure(_days(30), _forecast(7), 400.0, "bed_occupancy", "titre"))
     names = [trace.name for trace in figure.data]
     assert "Observé" in names and "Prévision (médiane)" in names
     assert "Intervalle 90 %" in names and "Intervalle 50 %" in names
     median = next(trace for trace in figure.data if trace.name == "Prévision (médiane)")
     assert list(median.y) == [350.0] * 7
     assert [shape.y0 for shape in figure.layout.shapes] == [400.0]  # the capacity line
+    assert figure.layout.annotations[0].text == "capacité : 400 lits" and figure.layout.annotations[0].y == 400.0
+    assert figure.layout.template.layout.plot_bgcolor == "white"  # plotly_white, as before
+    assert figure.data[-1].x[0] == "2025-01-01"  # days as ISO dates
 
 
 def test_detail_figure_draws_no_capacity_for_counts_and_says_when_empty() -> None:
-    figure = fp.detail_figure(_days(5), [], 400.0, "admissions", "titre")
+    figure = _checked(fp.detail_figure(_days(5), [], 400.0, "admissions", "titre"))
     assert not figure.layout.shapes
-    empty = fp.detail_figure([], [], None, "admissions", "titre")
+    empty = _checked(fp.detail_figure([], [], None, "admissions", "titre"))
     assert empty.layout.annotations[0].text == "Pas de données sur la période"
 
 
@@ -59,9 +83,18 @@ def test_lagged_correlation_refuses_too_few_days_and_constant_series() -> None:
 
 
 def test_lag_figure_marks_negative_bars_with_a_pattern() -> None:
-    figure = fp.lag_figure([(0, 0.5), (1, -0.4), (2, None)])
+    figure = _checked(fp.lag_figure([(0, 0.5), (1, -0.4), (2, None)]))
     bar = figure.data[0]
     assert list(bar.x) == [0, 1] and list(bar.marker.pattern.shape) == ["", "/"]
+
+
+def test_environment_figure_sets_the_signal_on_a_right_axis_beside_admissions() -> None:
+    figure = _checked(fp.environment_figure(_days(10), _env(10), "pm10"))
+    bars, line = figure.data
+    assert bars.type == "bar" and list(bars.y) == [10 + i for i in range(10)]
+    assert line.yaxis == "y2" and line.name == "PM10" and list(line.x)[:2] == ["2025-01-01", "2025-01-02"]
+    assert figure.layout.yaxis2.overlaying == "y" and figure.layout.yaxis2.side == "right"
+    assert _checked(fp.environment_figure([], [], "pm10")).layout.annotations[0].text == "Pas de données sur la période"
 
 
 def test_map_is_plain_axes_with_drill_ids_and_status_shapes() -> None:
