@@ -31,12 +31,14 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import sql
 
 SERVER_DIR = Path(__file__).resolve().parents[1] / "timescaledb"
 
@@ -82,6 +84,25 @@ class TimescaleServer:
     def log(self) -> str:
         """What the server printed so far (startup line, failures)."""
         return _read(self.log_path)
+
+    @contextlib.contextmanager
+    def connect(self, schema: str, *, autocommit: bool = True) -> Iterator[psycopg.Connection[Any]]:
+        """A connection working in ``schema``.
+
+        The server ignores startup options and resets the session between connections, so the search
+        path is set (and committed) on each connection, before ``autocommit`` is applied.
+        """
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+            conn.autocommit = autocommit
+            yield conn
+
+    async def connect_async(self, schema: str, *, autocommit: bool = False) -> psycopg.AsyncConnection[Any]:
+        """An async connection working in ``schema`` (the caller closes it; see :meth:`connect`)."""
+        conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        await conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+        await conn.set_autocommit(autocommit)
+        return conn
 
     def __enter__(self) -> TimescaleServer:
         return self

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import psycopg
@@ -103,21 +101,13 @@ def test_exact_reads_refuse_a_protected_scope(pg_dsn: str) -> None:
                 hourly_activity(conn, hours=24, now=REFERENCE, scope=scope)
 
 
-@contextmanager
-def _connect(server: TimescaleServer, schema: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        conn.autocommit = autocommit
-        yield conn
-
-
 def test_scoped_reads_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) -> None:
-    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+    with timescaledb_server.connect(schema, autocommit=True) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         seed_territory(conn)
     load_events(timescaledb_server.dsn, access_events(), schema=schema)
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         organisation = db.add_organisation(conn, "ville-reze", "Ville de Rezé")
         org = organisation.organisation_id
         db.grant_shares(conn, org, ShareKind.FACILITY, [CONFLUENT, SANTE_ATLANTIQUE], "test")
@@ -125,8 +115,8 @@ def test_scoped_reads_on_timescaledb(timescaledb_server: TimescaleServer, schema
         db.grant_shares(conn, org, ShareKind.INDICATOR, ["admissions", "beds", "temperature"], "test")
         conn.commit()
         _check_answers(conn, Scope.shared_with(org))  # real-time aggregation: the raw rows
-    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+    with timescaledb_server.connect(schema, autocommit=True) as conn:
         for name in AGGREGATES:
             conn.execute(sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(sql.Literal(name)))
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         _check_answers(conn, Scope.shared_with(org))  # the materialised buckets

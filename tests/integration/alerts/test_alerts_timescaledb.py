@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 import yaml
-from psycopg import sql
 
 from alerts.engine import Evaluator, load_rules
 from alerts.rulefile import sync_rules
@@ -25,6 +21,8 @@ from tests.services.timescaledb import TimescaleServer
 
 pytestmark = pytest.mark.integration
 
+PARIS = ZoneInfo("Europe/Paris")
+
 RULES = """
 version: 1
 rules:
@@ -35,23 +33,17 @@ rules:
 """
 
 
-@contextmanager
-def connect(server: TimescaleServer, schema: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        yield conn
-
-
 def test_a_cycle_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         report = migrate(conn, timescale=TimescaleMode.REQUIRE)
         assert report.timescaledb and "0024_alert_live_data.sql" in report.applied
         conn.autocommit = False
         seed_territory(conn)
         sync_rules(conn, parse_rule_set(yaml.safe_load(RULES)), actor="test")
         outbox.upsert_subscriber(conn, "crisis", name="crisis", kind="webhook", target="http://x")
-        today = now.astimezone(UTC).replace(hour=12, minute=0, second=0)
+        # Noon of each civil day in Paris (the rule counts Paris days: at 23:30 UTC, Paris is already tomorrow).
+        today = now.astimezone(PARIS).replace(hour=12, minute=0, second=0)
         for back in range(1, 9):
             count = 30 if back == 1 else 4 + back % 2
             for i in range(count):

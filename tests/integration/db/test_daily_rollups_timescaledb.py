@@ -4,8 +4,7 @@ by the stream worker's late-event refresh, and the history of an existing databa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -41,14 +40,6 @@ CAGGS = ("admissions_facility_daily", "emergency_visits_facility_daily", "admiss
          "emergency_visits_residents_daily", "bed_occupancy_daily")
 
 
-@contextmanager
-def connect(server: TimescaleServer, schema: str, *, autocommit: bool = True) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        conn.autocommit = autocommit
-        yield conn
-
-
 def store(server: TimescaleServer, schema: str, *batches: Sequence[Event]) -> None:
     """The stream worker's write path, asking for refreshes of late ranges as it does on TimescaleDB."""
     async def run() -> None:
@@ -70,7 +61,7 @@ def refresh_late(server: TimescaleServer, schema: str) -> int:
 
 
 def observed(server: TimescaleServer, schema: str, **place: str) -> dict:  # type: ignore[type-arg]
-    with connect(server, schema) as conn:
+    with server.connect(schema) as conn:
         rows = pages.observed_daily(conn, first=TODAY - timedelta(days=20), last=TODAY,
                                     facility_id=place.get("facility"), commune_code=place.get("commune"))
         split = pages.rollup_split(conn, first=TODAY - timedelta(days=20), last=TODAY)
@@ -82,7 +73,7 @@ def observed(server: TimescaleServer, schema: str, **place: str) -> dict:  # typ
 def test_daily_rollups_are_real_time_and_refreshed_for_late_events(
     timescaledb_server: TimescaleServer, schema: str
 ) -> None:
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
         seed_territory(conn)
         caggs = {r[0] for r in conn.execute(
@@ -102,7 +93,7 @@ def test_daily_rollups_are_real_time_and_refreshed_for_late_events(
     # What the health round does with the requests the batches left (they were late): afterwards the past days
     # are materialised, and a later late event needs the same refresh to be seen.
     assert refresh_late(timescaledb_server, schema) > 0
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         left = conn.execute("SELECT count(*) FROM aggregate_refresh_requests").fetchone()
         stored = {view: materialised_rows(conn, schema, view) for view in CAGGS}
     assert left == (0,)
@@ -140,19 +131,19 @@ def test_the_migration_requests_the_history_of_an_existing_database(
 ) -> None:
     every = migrate_module.load_migrations()
     monkeypatch.setattr(migrate_module, "load_migrations", lambda: [m for m in every if m.version < "0050"])
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
     events: list[Event] = [admission(at(200, 10)), admission(at(3, 10))]
     store(timescaledb_server, schema, events)
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         conn.execute("DELETE FROM aggregate_refresh_requests")  # as if long refreshed by the policies
     monkeypatch.setattr(migrate_module, "load_migrations", lambda: every)
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
         requested = conn.execute("SELECT raw_table, range_start, range_end FROM aggregate_refresh_requests").fetchall()
     assert requested == [("admissions", events[0].admitted_at, events[1].admitted_at)]  # type: ignore[attr-defined]
     long_ago = {"first": TODAY - timedelta(days=200), "last": TODAY - timedelta(days=200), "facility_id": FACILITY}
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         # What the refresh policy does (last 90 days, hourly aggregate first): the watermark moves past the
         # old day, which the real-time part then no longer covers.
         now = datetime.now(UTC)
@@ -161,5 +152,5 @@ def test_the_migration_requests_the_history_of_an_existing_database(
                          (view, now - timedelta(days=90), now - timedelta(days=1)))
         assert pages.observed_daily(conn, **long_ago)[0].admissions == 0  # type: ignore[arg-type]
     refresh_late(timescaledb_server, schema)
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         assert pages.observed_daily(conn, **long_ago)[0].admissions == 1  # type: ignore[arg-type]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -22,17 +20,8 @@ from tests.services.timescaledb import TimescaleServer
 pytestmark = pytest.mark.integration
 
 
-@contextmanager
-def connect(server: TimescaleServer, schema: str, *, autocommit: bool = True) -> Iterator[psycopg.Connection]:
-    # The test server ignores startup options: the schema goes on the search path of each connection.
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        conn.autocommit = autocommit
-        yield conn
-
-
 def test_migrations_apply_twice_with_timescaledb_features(timescaledb_server: TimescaleServer, schema: str) -> None:
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         first = migrate(conn, timescale=TimescaleMode.REQUIRE)
         second = migrate(conn, timescale=TimescaleMode.REQUIRE)
         hypertables = {r[0] for r in conn.execute(
@@ -65,7 +54,7 @@ def test_migrations_apply_twice_with_timescaledb_features(timescaledb_server: Ti
 
 
 def test_aggregates_read_the_same_names_with_fresh_data(timescaledb_server: TimescaleServer, schema: str) -> None:
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
     start = datetime(2026, 7, 1, 10, tzinfo=UTC)
     observations = [
@@ -88,7 +77,7 @@ def test_aggregates_read_the_same_names_with_fresh_data(timescaledb_server: Time
             await aconn.commit()
 
     asyncio.run(load())
-    with connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema) as conn:
         hourly = conn.execute("SELECT value_avg, value_max, observations FROM environment_hourly").fetchall()
         beds = conn.execute("SELECT beds_occupied_max, beds_total_max, snapshots FROM bed_occupancy_hourly").fetchall()
         raw = conn.execute("SELECT count(*) FROM environment_observations").fetchone()

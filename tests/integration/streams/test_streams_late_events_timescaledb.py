@@ -33,13 +33,6 @@ def admission(at: datetime) -> Admission:
                      commune_code="44109")
 
 
-async def _connect(server: TimescaleServer, schema: str, *, autocommit: bool = False) -> psycopg.AsyncConnection:
-    conn = await psycopg.AsyncConnection.connect(server.dsn, autocommit=True)
-    await conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-    await conn.set_autocommit(autocommit)
-    return conn
-
-
 def test_late_events_are_refreshed_into_the_continuous_aggregates(
     timescaledb_server: TimescaleServer, schema: str
 ) -> None:
@@ -50,14 +43,14 @@ def test_late_events_are_refreshed_into_the_continuous_aggregates(
         with psycopg.connect(timescaledb_server.dsn, autocommit=True) as sync:
             sync.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
             migrate(sync, timescale=TimescaleMode.REQUIRE)
-        conn = await _connect(timescaledb_server, schema)
+        conn = await timescaledb_server.connect_async(schema)
         async with conn:
             options = await probe_store_options(conn)
             assert options.continuous_aggregates
             assert not options.copy  # the test server refuses COPY FROM STDIN: the JSON path is used
             await store_events(conn, "synopse.admissions.v1", [admission(recent)], options)
             await conn.commit()
-        conn = await _connect(timescaledb_server, schema, autocommit=True)
+        conn = await timescaledb_server.connect_async(schema, autocommit=True)
         async with conn:
             # Materialise everything up to the real-time window, as the policy would have done by now.
             await conn.execute("CALL refresh_continuous_aggregate('admissions_hourly', NULL, %s)",
@@ -72,13 +65,13 @@ def test_late_events_are_refreshed_into_the_continuous_aggregates(
             assert row is not None
             materialised = sql.SQL("SELECT bucket, admissions::integer FROM {} ORDER BY bucket").format(
                 sql.Identifier(*row))
-        conn = await _connect(timescaledb_server, schema)
+        conn = await timescaledb_server.connect_async(schema)
         async with conn:
             await store_events(conn, "synopse.admissions.v1", [admission(late), admission(very_late)], options)
             await conn.commit()
             before = await (await conn.execute(materialised)).fetchall()
             await conn.rollback()
-        conn = await _connect(timescaledb_server, schema, autocommit=True)
+        conn = await timescaledb_server.connect_async(schema, autocommit=True)
         async with conn:
             refreshed = await refresh_requested_aggregates(conn)
             left = await (await conn.execute("SELECT count(*) FROM aggregate_refresh_requests")).fetchone()
