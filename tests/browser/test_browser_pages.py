@@ -122,7 +122,7 @@ def _wait_text(driver: WebDriver, css: str, needle: str = "") -> str:
         return content if elements and needle in content and content.strip() else False
     try:
         # A callback may replace the element between finding it and reading it: look again.
-        result: str = WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException]).until(found)
+        result = str(WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException]).until(found))
     except TimeoutException:
         _shot(driver, "failure")  # what the page showed instead, for the CI artifact
         shown = driver.find_element(By.TAG_NAME, "body").text[:2000]
@@ -182,14 +182,19 @@ def test_walk_through_every_page(served: tuple[str, str], browser: WebDriver) ->
     _wait_text(browser, "#detail-summary", "Probabilité de dépasser la capacité")
     _wait_css(browser, "#detail-chart .scatterlayer")
     assert "Voir les données en tableau" in browser.find_element(By.ID, "detail-table").text
+    # The table alternative is built when opened: Tab to its summary and Enter, as a keyboard user would.
+    browser.find_element(By.ID, "detail-table-summary").send_keys(Keys.ENTER)
+    WebDriverWait(browser, 30).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-table-body table tbody tr")) >= 7)
+    assert browser.find_element(By.CSS_SELECTOR, "#detail-table-body table caption").text
     # The lagged relation (temperature vs admissions): one bar per lag 0..7, and a sentence read from the data.
     _wait_css(browser, "#detail-env-chart .scatterlayer .trace")
     WebDriverWait(browser, WAIT_S).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-lag-chart .barlayer .point")) == 8)
     sentence = _wait_text(browser, "#detail-lag-sentence", "admissions")
     assert "Pas assez de jours" not in sentence
-    assert "Température" in browser.find_element(By.CSS_SELECTOR, "#detail-lag-chart").get_attribute(
-        "outerHTML") or "Décalage (jours)" in browser.find_element(By.ID, "detail-lag-chart").text
+    assert "Température" in (browser.find_element(By.CSS_SELECTOR, "#detail-lag-chart").get_attribute(
+        "outerHTML") or "") or "Décalage (jours)" in browser.find_element(By.ID, "detail-lag-chart").text
     _shot(browser, "02-detail")
 
     # Map: drawn offline; a commune's link opens its detail.

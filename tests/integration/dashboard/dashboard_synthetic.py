@@ -30,7 +30,7 @@ REFERENCE = datetime(2025, 1, 15, 12, 40, tzinfo=UTC)
 HOUR = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
 
-def _key(n: int | str) -> str:
+def _key(n: object) -> str:
     return hashlib.sha256(str(n).encode()).hexdigest()
 
 
