@@ -5,8 +5,9 @@ are bed occupancy against a capacity), then times what a run does after reading 
 in the process pool (Prophet and the simple members, calibration, 23 quantiles, recent skill), and the
 writes of forecasts, capacity projections, scores and projections in a scratch database. Twice:
 
-- *first run*: nothing stored yet, each series fits its calibration origins too (``backfill_origins``);
-- *refresh*: the next day, calibrated on what the first run stored: one Prophet fit per series.
+- *first run*: nothing stored yet, each series fits half of its calibration origins too (every other week);
+- *second run*: the next day, the weeks between are fitted;
+- *refresh*: the day after, calibrated on what the runs stored: one Prophet fit per series.
 
 Uses PostgreSQL on 127.0.0.1:5432 (SYNOPSE_BENCH_PG_DSN: a superuser DSN) in a scratch database dropped
 at the end. Usage::
@@ -33,6 +34,7 @@ from forecasting.dataset import Series
 from forecasting.ensemble import MODEL_NAME, MODEL_VERSION
 from forecasting.jobs import RunSummary, engine_config, forecast_and_store, load_history
 from forecasting.pool import default_workers
+from forecasting.prospective import StoredForecast, prospective_skill
 from synopse.config import ForecastSettings
 from synopse.db import forecasts as db
 from synopse.db.migrate import migrate
@@ -104,6 +106,30 @@ def timed_run(dsn: str, series: dict[SeriesKey, Series], capacity: dict[SeriesKe
         return summary, time.perf_counter() - started
 
 
+def prospective_cost(series: dict[SeriesKey, Series], settings: ForecastSettings, sample: int = 100) -> str:
+    """Time of the prospective scores of a steady state, per series, in one process: the forecasts published
+    every day of the last 12 weeks (84 origins, one a week kept), at the 4 scored horizons."""
+    keys = list(series)[:sample]
+    published = {key: [StoredForecast(s.dates[-1 - d], h, np.sort(s.values[-1 - d - 23:-1 - d]))
+                       for d in range(1, 85) for h in (7, 14, 21, 28) if d >= h]
+                 for key, s in ((key, series[key]) for key in keys)}
+    started = time.perf_counter()
+    for key in keys:
+        prospective_skill(series[key], published[key])
+    per_series = (time.perf_counter() - started) / len(keys)
+    return (f"- prospective scores (not in the runs above: their forecasts are not observed yet): "
+            f"{per_series * 1000:.0f} ms per series in one process for a steady state (a run a day for 12 weeks; "
+            f"one origin a week scored), {per_series * len(series) / max(1, settings.workers or 1):.1f} s for "
+            f"{len(series)} series on {settings.workers} processes")
+
+
+def next_day(series: dict[SeriesKey, Series]) -> dict[SeriesKey, Series]:
+    """The same series one day later (the new day repeats the value of a week before)."""
+    return {key: Series(pd.DatetimeIndex(s.dates.append(pd.DatetimeIndex([s.dates[-1] + pd.Timedelta(days=1)]))),
+                        np.append(s.values, s.values[-7]), "D", {}, s.upper_bound, counts=True)
+            for key, s in series.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--series", type=int, default=1000)
@@ -117,18 +143,24 @@ def main() -> None:
              f"- {len(series)} series of {DAYS + 31} days ({len(capacity)} bed occupancy with a capacity), horizon "
              f"{settings.horizon_days} days, 23 quantiles, {args.workers} worker processes, scores after the run "
              f"over {settings.score_origins} origins"]
+    config = engine_config(settings)
     with scratch_database() as dsn:
         first, first_s = timed_run(dsn, series, capacity, end, settings)
-        lines.append(f"- first run (nothing stored, {settings.backfill_origins} calibration origins fitted per "
-                     f"series): {first_s:.1f} s, {len(series) / first_s:.1f} series/s; {first.ok} main model, "
-                     f"{first.fallback} simple model ({dict(first.reasons)})")
-        tomorrow = {key: Series(s.dates.append(pd.DatetimeIndex([s.dates[-1] + pd.Timedelta(days=1)])),
-                                np.append(s.values, s.values[-7]), "D", {}, s.upper_bound, counts=True)
-                    for key, s in series.items()}
-        refresh, refresh_s = timed_run(dsn, tomorrow, capacity, end + timedelta(days=1), settings)
-        lines.append(f"- refresh the next day (calibrated on the stored projections): {refresh_s:.1f} s, "
-                     f"{len(series) / refresh_s:.1f} series/s; {refresh.ok} main model, {refresh.fallback} simple "
-                     f"model ({dict(refresh.reasons)})")
+        lines.append(f"- first run (nothing stored; {config.backfill_per_run} of the {config.backfill_origins} weekly "
+                     f"calibration origins fitted per series, every other week): {first_s:.1f} s, "
+                     f"{len(series) / first_s:.1f} series/s; {first.ok} main model, {first.fallback} simple model "
+                     f"({dict(first.reasons)})")
+        tomorrow = next_day(series)
+        second, second_s = timed_run(dsn, tomorrow, capacity, end + timedelta(days=1), settings)
+        lines.append(f"- second run, the next day (the {config.backfill_origins - config.backfill_per_run} weeks "
+                     f"between fitted too): {second_s:.1f} s, {len(series) / second_s:.1f} series/s; {second.ok} "
+                     f"main model, {second.fallback} simple model ({dict(second.reasons)})")
+        after = next_day(tomorrow)
+        refresh, refresh_s = timed_run(dsn, after, capacity, end + timedelta(days=2), settings)
+        lines.append(f"- refresh the day after (calibrated on the stored projections: one Prophet fit a series): "
+                     f"{refresh_s:.1f} s, {len(series) / refresh_s:.1f} series/s; {refresh.ok} main model, "
+                     f"{refresh.fallback} simple model ({dict(refresh.reasons)})")
+        lines.append(prospective_cost(after, settings))
     print("\n".join(lines))
     if args.record:
         record("forecast_refresh.py", lines)

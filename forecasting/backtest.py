@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -93,11 +93,12 @@ def run_backtest(
         raise ValueError("no origin: the start is after the last date, or the series is too short")
     main = [o for o in origins if readiness(series.until(o), config)[0] is Readiness.MAIN]
     needed: set[pd.Timestamp] = set(main)
+    warmup = replace(config, backfill_per_run=config.backfill_origins)  # the whole warm-up at once
     for origin in main:
         # Weeks without an earlier origin get one, as a first run would: with a weekly step only the first
         # origins need them (the warm-up before the start); a longer step fills its gaps.
         at_origin = series.until(origin)
-        earlier = origins_to_backfill(at_origin, origin, config, [o for o in needed if o < origin])
+        earlier = origins_to_backfill(at_origin, origin, warmup, [o for o in needed if o < origin])
         needed.update(o for o in earlier if readiness(series.until(o), config)[0] is Readiness.MAIN)
     projections: dict[pd.Timestamp, Projection] = {}
     states: dict[pd.Timestamp, OriginState] = {}
@@ -239,7 +240,7 @@ def recent_skill(
             )
         except NotCalibrated:
             continue
-        baseline = hub_baseline(at_origin.values, max(wanted), samples=samples)
+        baseline = hub_baseline(at_origin.values, max(wanted), samples=samples, horizons=wanted)
         for h in wanted:
             rows_h.append(h)
             rows_y.append(float(observed.get(origin + step * h, np.nan)))

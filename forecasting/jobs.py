@@ -2,7 +2,9 @@
 
 Boundary: reads the daily series from the store's aggregates (``synopse.db.forecasts``), runs the engine
 per series in a process pool with a time limit per series, and writes the run, the forecasts (23
-quantiles), the capacity projections, the scores and the level projections that calibrate later runs.
+quantiles), the capacity projections, the scores (``backtest``: the current model at past origins;
+``prospective``: the forecasts earlier runs published, once observed) and the level projections that
+calibrate later runs.
 The run record is committed first ("running") and finished last, so a crash leaves a visible trace; a
 failed run is never read as the latest forecast.
 """
@@ -28,10 +30,12 @@ from forecasting.engine import EngineConfig, Outcome, baseline_outcome, forecast
 from forecasting.ensemble import MODEL_NAME, MODEL_VERSION, EnsembleConfig, Projection
 from forecasting.pool import default_workers, run_tasks
 from forecasting.prophet_model import ProphetConfig
+from forecasting.prospective import StoredForecast, prospective_skill
 from forecasting.scores import HorizonScore
 from synopse.config import ForecastSettings, Settings
 from synopse.db import forecasts as db
 from synopse.db.connection import connect
+from synopse.db.forecast_history import past_forecasts
 from synopse.domain.forecasts import QUANTILE_LEVELS, Metric, RunStatus, Scope, ScoreKind, SeriesKey, SeriesStatus
 from synopse.errors import DataUnavailableError
 
@@ -133,6 +137,7 @@ class SeriesTask:
     history: dict[pd.Timestamp, Projection]
     config: EngineConfig
     score_origins: int
+    published: tuple[StoredForecast, ...] = ()  # earlier runs' forecasts with an observed target
 
 
 @dataclass
@@ -141,17 +146,19 @@ class SeriesResult:
     outcome: Outcome
     new_projections: list[Projection] = field(default_factory=list)
     scores: list[HorizonScore] = field(default_factory=list)
+    prospective: list[HorizonScore] = field(default_factory=list)
 
 
 def run_series_task(task: SeriesTask) -> SeriesResult:
-    """One series in a worker: forecast, new projections to keep, and the recent skill."""
+    """One series in a worker: forecast, new projections to keep, the recent skill and the prospective one."""
     outcome, new = forecast_series(task.series, task.config, task.history)
     scores: list[HorizonScore] = []
     if outcome.status is SeriesStatus.OK and task.score_origins > 0:
         history = {**task.history, **{p.origin: p for p in new}}
         horizons = [h for h in SCORE_HORIZONS if h <= task.config.ensemble.horizon] or [task.config.ensemble.horizon]
         scores = recent_skill(task.series, history, task.config, origins=task.score_origins, horizons=horizons)
-    return SeriesResult(task.key, outcome, new, scores)
+    prospective = prospective_skill(task.series, task.published) if task.published else []
+    return SeriesResult(task.key, outcome, new, scores, prospective)
 
 
 # ----------------------------------------------------------------------------------------------- the run
@@ -232,7 +239,8 @@ def _run(
     fs = settings.forecast
     series, capacity = load_series(conn, origin, fs)
     history = load_history(conn, origin, config)
-    forecast_and_store(conn, run_id, series, capacity, history, fs, config, summary, progress)
+    published = load_published(conn, origin, fs)
+    forecast_and_store(conn, run_id, series, capacity, history, fs, config, summary, progress, published)
     retention = datetime.now(UTC) - timedelta(days=fs.retention_days)
     keep_projections = origin - timedelta(days=7 * config.ensemble.calibration_origins + 7)
     db.prune(conn, runs_before=retention, projections_before=keep_projections)
@@ -249,9 +257,12 @@ def forecast_and_store(
     config: EngineConfig,
     summary: RunSummary,
     progress: Callable[[int, int], None] | None = None,
+    published: Mapping[SeriesKey, tuple[StoredForecast, ...]] | None = None,
 ) -> None:
     """Fit every series in the pool and write the results of the run (not committed)."""
-    tasks = [(key, SeriesTask(key, s, history.get(key, {}), config, fs.score_origins)) for key, s in series.items()]
+    published = published or {}
+    tasks = [(key, SeriesTask(key, s, history.get(key, {}), config, fs.score_origins, published.get(key, ())))
+             for key, s in series.items()]
     summary.series_total = len(tasks)
     pending: list[SeriesResult] = []
     results = run_tasks(run_series_task, tasks, workers=fs.workers or default_workers(),
@@ -280,6 +291,27 @@ def _fallback(series: Series, config: EngineConfig, reason: str) -> Outcome:
     if series.observed < 2:
         return skipped(series, reason, started)
     return baseline_outcome(series, config.ensemble.horizon, reason[:500], started)
+
+
+def load_published(
+    conn: Connection[Any], origin: date, fs: ForecastSettings
+) -> dict[SeriesKey, tuple[StoredForecast, ...]]:
+    """Forecasts of earlier runs at the scored horizons whose target day is observed by ``origin``, per series.
+
+    The origins of the last ``score_origins`` weeks count (every run's origin day: a daily refresh gives
+    seven a week), as the ``backtest`` scores cover the last ``score_origins`` weekly origins.
+    """
+    horizons = [h for h in SCORE_HORIZONS if h <= fs.horizon_days]
+    if fs.score_origins == 0 or not horizons:
+        return {}
+    rows = past_forecasts(conn, origins_from=origin - timedelta(days=7 * fs.score_origins + max(horizons)),
+                          origins_before=origin, targets_until=origin, horizons=horizons)
+    published: dict[SeriesKey, list[StoredForecast]] = {}
+    for row in rows:
+        key = SeriesKey(Metric(row.metric), Scope(row.scope), row.scope_id)
+        forecast = StoredForecast(pd.Timestamp(row.origin_date), row.horizon, np.asarray(row.quantiles, dtype=float))
+        published.setdefault(key, []).append(forecast)
+    return {key: tuple(forecasts) for key, forecasts in published.items()}
 
 
 def load_history(conn: Connection[Any], origin: date, config: EngineConfig) -> dict[SeriesKey, dict[
@@ -337,6 +369,8 @@ def _write(
                                   "quantiles": np.round(quantiles, 4).tolist()})
         for score in result.scores:
             score_rows.append({**ident, "kind": ScoreKind.BACKTEST.value, **_score_fields(score)})
+        for score in result.prospective:
+            score_rows.append({**ident, "kind": ScoreKind.PROSPECTIVE.value, **_score_fields(score)})
         for projection in result.new_projections:
             names = sorted(projection.members)
             projection_rows.append({

@@ -160,3 +160,24 @@ def test_the_scheduler_runs_on_new_data_and_on_schedule(pg_dsn: str) -> None:
         conn.execute("UPDATE source_freshness SET last_event_at = last_event_at + interval '1 day'")
         conn.commit()
     assert due(settings) == "new_data"
+
+
+def test_published_forecasts_are_scored_once_observed(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn) as conn:
+        load_activity(conn, PLANS[1:], END)  # the simple model only: quick
+    settings = _settings(pg_dsn, horizon_days=7, regressors="")
+    week_before = run_forecasts(settings, as_of=END - timedelta(days=8))
+    assert week_before.origin_date == date(2026, 2, 21)
+    with psycopg.connect(pg_dsn) as conn:
+        kinds = {s.kind for s in db.forecast_scores(conn, week_before.run_id)}
+        assert "prospective" not in kinds  # nothing published before it
+    now = run_forecasts(settings)  # origin 2026-03-01: the 7-day target of 2026-02-21 (02-28) is observed
+    with psycopg.connect(pg_dsn) as conn:
+        scores = [s for s in db.forecast_scores(conn, now.run_id) if s.kind == "prospective"]
+        by_series = {(s.metric, s.scope, s.scope_id, s.horizon): s for s in scores}
+        constant = by_series[("admissions", "facility", "clinique-jules-verne", 7)]
+        # Three a day, forecast as three a day by the baseline it fell back to: a perfect score, one origin.
+        assert (constant.origins, constant.wis, constant.mae, constant.coverage_90) == (1, 0.0, 0.0, 1.0)
+        territory = by_series[("admissions", "territory", "all", 7)]
+        assert territory.origins == 1 and territory.wis >= 0 and territory.wis_baseline >= 0
+        assert {s.horizon for s in scores} == {7}

@@ -59,3 +59,21 @@ def test_missing_values_are_skipped() -> None:
 def test_deterministic() -> None:
     history = np.arange(30.0) % 7
     assert np.array_equal(hub_baseline(history, 10), hub_baseline(history, 10))
+
+
+def test_quantiles_of_sorted_paths_equal_numpys() -> None:
+    from forecasting.baseline import _sorted_quantiles
+    from forecasting.scores import LEVELS
+
+    rows = np.sort(np.random.default_rng(3).normal(size=(4, 1001)), axis=1)
+    assert _sorted_quantiles(rows, LEVELS) == pytest.approx(np.quantile(rows, LEVELS, axis=1).T, abs=1e-12)
+    assert _sorted_quantiles(rows[:, :2], np.array([0.0, 0.5, 1.0])) == pytest.approx(
+        np.quantile(rows[:, :2], [0.0, 0.5, 1.0], axis=1).T)
+
+
+def test_only_the_horizons_asked_for() -> None:
+    history = np.random.default_rng(4).poisson(20, 200).astype(float)
+    full = hub_baseline(history, 28, samples=500)
+    some = hub_baseline(history, 28, samples=500, horizons=[1, 7, 28])
+    assert some[[0, 6, 27]] == pytest.approx(full[[0, 6, 27]])
+    assert np.isnan(some[[1, 5, 26]]).all()

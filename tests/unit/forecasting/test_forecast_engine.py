@@ -29,19 +29,26 @@ def test_main_model_on_a_clean_series() -> None:
     assert outcome.target_dates[0] == series.dates[-1] + pd.Timedelta(days=1)
     # The level is about 30 a day (with the wave and weekdays): the medians are of that order.
     assert 10 < np.median(q[:, MEDIAN_INDEX]) < 70
-    # Eight calibration origins fitted on the spot (nothing stored yet), and today's projection.
-    assert len(projections) == CONFIG.backfill_origins + 1
-    assert projections[-1].origin == series.dates[-1]
+    # Nothing stored yet: every other week of the last eight fitted on the spot (weeks 2, 4, 6, 8), and today.
+    assert CONFIG.backfill_per_run == 4
+    week = pd.Timedelta(days=7)
+    assert [p.origin for p in projections] == [series.dates[-1] - week * k for k in (8, 6, 4, 2, 0)]
     parameters = json.loads(json.dumps(outcome.parameters))  # JSON, never a pickle
-    assert parameters["prophet"]["fitted"]["k"] and parameters["calibration"]["origins"] == 8
+    assert parameters["prophet"]["fitted"]["k"] and parameters["calibration"]["origins"] == 4
     assert set(parameters["weights"]) == {"prophet", "trend7", "trend14", "recent3", "last"}
 
-    # With those projections stored, the next day's forecast fits Prophet once: its calibration origins
-    # are the stored ones a week apart, whatever weekday they fell on.
+    # The next day, the weeks between are fitted, a week from the stored origins (weeks 1, 3, 5, 7 counted
+    # from the first day): eight calibration origins a week apart.
     history = {p.origin: p for p in projections}
+    tomorrow = series.dates[-1] + pd.Timedelta(days=1)
     outcome2, new = forecast_series(admissions(days=161), CONFIG, history)
     assert outcome2.status is SeriesStatus.OK and outcome2.parameters["calibration"]["origins"] == 8
-    assert [p.origin for p in new] == [series.dates[-1] + pd.Timedelta(days=1)]
+    assert [p.origin for p in new] == [series.dates[-1] - week * k for k in (7, 5, 3, 1)] + [tomorrow]
+    # The day after, everything is stored: Prophet is fitted once, for today.
+    history.update({p.origin: p for p in new})
+    outcome3, newer = forecast_series(admissions(days=162), CONFIG, history)
+    assert outcome3.status is SeriesStatus.OK and outcome3.parameters["calibration"]["origins"] == 8
+    assert [p.origin for p in newer] == [tomorrow + pd.Timedelta(days=1)]
 
 
 def test_occupancy_is_capped_at_the_beds_that_exist() -> None:
