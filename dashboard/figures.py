@@ -65,6 +65,13 @@ def template_json(name: str = "plotly_white") -> dict[str, Any]:
     return resolved
 
 
+@cache
+def colorscale_json(name: str) -> list[list[float | str]]:
+    """A named plotly colorscale as the [[position, colour], ...] list ``go.Figure`` writes for it (resolved once
+    by plotly's own validator; shared, never to be mutated)."""
+    return [[float(position), str(colour)] for position, colour in go.scatter.Marker(colorscale=name).colorscale]
+
+
 def blank_figure(message: str) -> FigureDict:
     """:func:`empty_figure` as a plain figure dict (same JSON, no validation)."""
     return {"data": [], "layout": {

@@ -1,8 +1,9 @@
 """Pure figure builders of the detail and map pages: rows in, figures (or numbers) out, no I/O.
 
-The detail page's figures are plain dicts in plotly's JSON schema (:data:`~dashboard.figures.FigureDict`): a
-year of daily points through ``go.Figure`` and ``update_layout`` cost more in validation and deep copies than
-the page's database reads. The map, a few dozen points, stays a ``go.Figure``.
+The figures are plain dicts in plotly's JSON schema (:data:`~dashboard.figures.FigureDict`): a year of daily
+points through ``go.Figure`` and ``update_layout`` cost more in validation and deep copies than the page's
+database reads, and so did the map's fifty one-point traces (one per facility). The unit tests pass each figure
+through ``go.Figure``, which validates it, and check that the JSON is unchanged.
 
 The detail chart puts observed values, the forecast's median with its 50 % and 90 % intervals and the capacity
 line on one chart; the environment chart sets one environmental signal beside admissions; the lag chart shows
@@ -17,9 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
-
-from dashboard.figures import FONT_FAMILY, FigureDict, blank_figure, empty_figure, template_json
+from dashboard.figures import FONT_FAMILY, FigureDict, blank_figure, colorscale_json, template_json
 from dashboard.status import NO_DATA_GREY, OKABE_ITO, occupancy_style
 from dashboard.text import fmt_decimal, indicator_name, plot_format, t
 from synopse.db.pages import CommunePoint, EnvironmentDay, FacilityPoint, ForecastDay, ObservedDay
@@ -44,6 +43,8 @@ MAX_MARKER_PX = 46
 MIN_MARKER_PX = 8
 # Commune colours: Cividis is a sequential scale readable with colour-vision deficiencies.
 COMMUNE_SCALE = "Cividis"
+# Facilities: the marker shape of each status symbol (the legend and the table show the same symbol and a word).
+FACILITY_MARKERS = {"●": "circle", "▲": "triangle-up", "■": "square", "○": "circle-open"}
 
 METRIC_VALUES = ("bed_occupancy", "admissions", "ed_visits")
 
@@ -215,45 +216,44 @@ def _marker_size(population: int, largest: int) -> float:
     return max(MIN_MARKER_PX, MAX_MARKER_PX * math.sqrt(population / largest))
 
 
-def map_figure(communes: Sequence[CommunePoint], facilities: Sequence[FacilityPoint]) -> go.Figure:
+def map_figure(communes: Sequence[CommunePoint], facilities: Sequence[FacilityPoint]) -> FigureDict:
     """Communes as circles (area ~ population, colour ~ admissions per 100,000) and facilities by status.
 
     Plain axes in longitude/latitude with a fixed aspect ratio: nothing is fetched from the internet. Each
-    point carries its id in ``customdata`` (``commune:<code>`` or ``facility:<id>``) for the drill-down.
+    point carries its id in ``customdata`` (``commune:<code>`` or ``facility:<id>``) for the drill-down. One
+    trace per facility, so that each marker has its own shape and colour.
     """
     if not communes and not facilities:
-        return empty_figure(t("chart_no_data"))
-    figure = go.Figure()
+        return blank_figure(t("chart_no_data"))
     largest = max((c.population for c in communes), default=0)
-    rates = [c.admissions_per_100k or 0.0 for c in communes]
-    figure.add_trace(go.Scatter(
-        x=[c.longitude for c in communes], y=[c.latitude for c in communes], mode="markers+text",
-        text=[c.name for c in communes], textposition="bottom center", textfont={"size": 10, "color": "#333"},
-        customdata=[f"commune:{c.commune_code}" for c in communes], name=t("map_communes"),
-        marker={"size": [_marker_size(c.population, largest) for c in communes], "color": rates,
-                "colorscale": COMMUNE_SCALE, "showscale": True, "opacity": 0.75,
-                "line": {"color": "#333", "width": 1},
-                "colorbar": {"title": {"text": t("map_colorbar")}, "x": 1.02}},
-        hovertext=[t("map_commune_hover", name=c.name, rate=fmt_decimal(c.admissions_per_100k or 0.0, 0),
-                     admissions=c.admissions) for c in communes],
-        hoverinfo="text",
-    ))
+    traces: list[dict[str, Any]] = [{
+        "type": "scatter", "x": [c.longitude for c in communes], "y": [c.latitude for c in communes],
+        "mode": "markers+text", "text": [c.name for c in communes], "textposition": "bottom center",
+        "textfont": {"size": 10, "color": "#333"},
+        "customdata": [f"commune:{c.commune_code}" for c in communes], "name": t("map_communes"),
+        "marker": {"size": [_marker_size(c.population, largest) for c in communes],
+                   "color": [c.admissions_per_100k or 0.0 for c in communes],
+                   "colorscale": colorscale_json(COMMUNE_SCALE), "showscale": True, "opacity": 0.75,
+                   "line": {"color": "#333", "width": 1},
+                   "colorbar": {"title": {"text": t("map_colorbar")}, "x": 1.02}},
+        "hovertext": [t("map_commune_hover", name=c.name, rate=fmt_decimal(c.admissions_per_100k or 0.0, 0),
+                        admissions=c.admissions) for c in communes],
+        "hoverinfo": "text",
+    }]
     for facility in facilities:
         style = occupancy_style(facility.occupancy_rate)
-        figure.add_trace(go.Scatter(
-            x=[facility.longitude], y=[facility.latitude], mode="markers",
-            customdata=[f"facility:{facility.facility_id}"], showlegend=False,
-            marker={"size": 16, "color": style.colour if style.colour else NO_DATA_GREY,
-                    "symbol": {"●": "circle", "▲": "triangle-up", "■": "square", "○": "circle-open"}[style.symbol],
-                    "line": {"color": "#000", "width": 1.5}},
-            hovertext=[f"{facility.name} — {style.symbol} {style.label}"], hoverinfo="text",
-        ))
-    figure.update_layout(
-        template="plotly_white", font={"family": FONT_FAMILY, "size": 12},
-        margin={"l": 40, "r": 40, "t": 30, "b": 40}, showlegend=False, clickmode="event",
-        xaxis={"title": {"text": t("axis_longitude")}, "showgrid": False, "zeroline": False},
-        yaxis={"title": {"text": t("axis_latitude")}, "showgrid": False, "zeroline": False,
-               # At 47° N a degree of longitude is cos(47°) ≈ 0.68 of a degree of latitude.
-               "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(47.2))},
-    )
-    return figure
+        traces.append({
+            "type": "scatter", "x": [facility.longitude], "y": [facility.latitude], "mode": "markers",
+            "customdata": [f"facility:{facility.facility_id}"], "showlegend": False,
+            "marker": {"size": 16, "color": style.colour or NO_DATA_GREY, "symbol": FACILITY_MARKERS[style.symbol],
+                       "line": {"color": "#000", "width": 1.5}},
+            "hovertext": [f"{facility.name} — {style.symbol} {style.label}"], "hoverinfo": "text",
+        })
+    return {"data": traces, "layout": {
+        "template": template_json(), "font": {"family": FONT_FAMILY, "size": 12},
+        "margin": {"l": 40, "r": 40, "t": 30, "b": 40}, "showlegend": False, "clickmode": "event",
+        "xaxis": {"title": {"text": t("axis_longitude")}, "showgrid": False, "zeroline": False},
+        "yaxis": {"title": {"text": t("axis_latitude")}, "showgrid": False, "zeroline": False,
+                  # At 47° N a degree of longitude is cos(47°) ≈ 0.68 of a degree of latitude.
+                  "scaleanchor": "x", "scaleratio": 1 / math.cos(math.radians(47.2))},
+    }}

@@ -7,15 +7,16 @@ with a link to the same page, so the drill-down also works from the keyboard. Th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from dash import dcc, html
 
 from dashboard.components import aria
-from dashboard.figures import empty_figure
+from dashboard.figures import blank_figure
 from dashboard.pages._common import page, section
 from dashboard.pages.overview import GRAPH_CONFIG
 from dashboard.pages.router import DETAIL_PATH
+from dashboard.plain_html import Element, element
 from dashboard.status import LEVEL_STYLES, occupancy_style
 from dashboard.text import fmt_decimal, fmt_int, fmt_percent, t
 from synopse.db.pages import CommunePoint, FacilityPoint
@@ -35,37 +36,44 @@ def legend() -> html.Ul:
     )
 
 
-def _link(label: str, place: str) -> Any:
-    return html.A(label, href=f"{DETAIL_PATH}?place={place}")
+def _link(label: str, place: str) -> Element:
+    return element("A", label, href=f"{DETAIL_PATH}?place={place}")
 
 
-def map_tables(communes: Sequence[CommunePoint], facilities: Sequence[FacilityPoint]) -> html.Details:
-    """Both layers as tables, each name a link to its detail page."""
-    commune_rows = [html.Tr([html.Th(_link(c.name, f"commune:{c.commune_code}"), scope="row"),
-                             html.Td(fmt_int(c.population), className="num"),
-                             html.Td(fmt_int(c.admissions), className="num"),
-                             html.Td(t("not_available") if c.admissions_per_100k is None
-                                     else fmt_decimal(c.admissions_per_100k, 0), className="num")])
-                    for c in communes]
+def _table(caption_key: str, header_keys: Sequence[str], rows: list[Element]) -> Element:
+    return element("Table", [
+        element("Caption", t(caption_key)),
+        element("Thead", element("Tr", [element("Th", t(k), scope="col") for k in header_keys])),
+        element("Tbody", rows),
+    ], className="data-table")
+
+
+def map_tables(communes: Sequence[CommunePoint], facilities: Sequence[FacilityPoint]) -> Element:
+    """Both layers as tables, each name a link to its detail page (open: the keyboard's way to drill down).
+
+    A few hundred cells: written as their JSON (:mod:`dashboard.plain_html`), the same the components would send.
+    """
+    commune_rows = [element("Tr", [
+        element("Th", _link(c.name, f"commune:{c.commune_code}"), scope="row"),
+        element("Td", fmt_int(c.population), className="num"),
+        element("Td", fmt_int(c.admissions), className="num"),
+        element("Td", t("not_available") if c.admissions_per_100k is None else fmt_decimal(c.admissions_per_100k, 0),
+                className="num"),
+    ]) for c in communes]
     facility_rows = []
     for f in facilities:
         style = occupancy_style(f.occupancy_rate)
-        facility_rows.append(html.Tr([
-            html.Th(_link(f.name, f"facility:{f.facility_id}"), scope="row"),
-            html.Td(t("not_available") if f.occupancy_rate is None else fmt_percent(f.occupancy_rate),
+        facility_rows.append(element("Tr", [
+            element("Th", _link(f.name, f"facility:{f.facility_id}"), scope="row"),
+            element("Td", t("not_available") if f.occupancy_rate is None else fmt_percent(f.occupancy_rate),
                     className="num"),
-            html.Td(f"{style.symbol} {style.label}"),
+            element("Td", f"{style.symbol} {style.label}"),
         ]))
-    return html.Details([
-        html.Summary(t("show_table")),
-        html.Table([html.Caption(t("map_communes_caption")),
-                    html.Thead(html.Tr([html.Th(t(k), scope="col") for k in (
-                        "col_commune", "col_population", "col_admissions_7d", "col_per_100k")])),
-                    html.Tbody(commune_rows)], className="data-table"),
-        html.Table([html.Caption(t("map_facilities_caption")),
-                    html.Thead(html.Tr([html.Th(t(k), scope="col") for k in (
-                        "col_facility", "occupancy", "source_col_state")])),
-                    html.Tbody(facility_rows)], className="data-table"),
+    return element("Details", [
+        element("Summary", t("show_table")),
+        _table("map_communes_caption", ("col_commune", "col_population", "col_admissions_7d", "col_per_100k"),
+               commune_rows),
+        _table("map_facilities_caption", ("col_facility", "occupancy", "source_col_state"), facility_rows),
     ], className="table-alternative", open=True)
 
 
@@ -73,7 +81,7 @@ def layout(refresh_s: int) -> html.Div:
     return page("map_heading", "map_intro", [
         section("section_map", "map", [
             legend(),
-            dcc.Graph(id=CHART, figure=empty_figure(""), config=GRAPH_CONFIG, className="map-chart",
+            dcc.Graph(id=CHART, figure=blank_figure(""), config=GRAPH_CONFIG, className="map-chart",
                       style={"height": "640px"}),
             html.P(t("map_howto"), className="chart-summary"),
             html.Div(id=TABLE),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import dash
+import plotly.graph_objects as go
+import plotly.io.json
 import psycopg
 import pytest
 from dash.exceptions import PreventUpdate
@@ -97,6 +100,15 @@ def test_map_lists_every_commune_and_facility(pool: ConnectionPool[Any]) -> None
     assert {f.facility_id for f in data.facilities} == {f.facility_id for f in FACILITIES}
     nantes = next(c for c in data.communes if c.commune_code == "44109")
     assert nantes.admissions >= 5
+    # The page's answer: a figure plotly accepts as it is (one trace of communes, one per facility), the tables.
+    source = cb.PoolPageSource(pool, now=REFERENCE)
+    figure, tables, digest = cb.update_map(source, None)
+    validated = go.Figure(figure)
+    assert json.loads(plotly.io.json.to_json_plotly(validated)) == json.loads(plotly.io.json.to_json_plotly(figure))
+    assert len(validated.data) == 1 + len(FACILITIES)
+    assert validated.data[0].customdata[0].startswith("commune:") and validated.data[0].marker.color[0] >= 0
+    assert all(name in text(tables) for name in [c.name for c in COMMUNES] + [f.name for f in FACILITIES])
+    assert cb.update_map(source, digest) == (dash.no_update,) * 3  # nothing changed: nothing sent
 
 
 def test_alerts_page_lists_the_alert_and_the_ledger_and_acknowledges(loaded: str, pool: ConnectionPool[Any]) -> None:

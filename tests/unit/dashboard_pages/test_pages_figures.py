@@ -11,6 +11,8 @@ import plotly.io.json
 
 from dashboard import figures_pages as fp
 from dashboard.figures import FigureDict
+from dashboard.status import NO_DATA_GREY, OKABE_ITO
+from dashboard.text import use_language
 from synopse.db.pages import CommunePoint, EnvironmentDay, FacilityPoint, ForecastDay, ObservedDay
 from synopse.domain.forecasts import QUANTILE_LEVELS
 
@@ -97,14 +99,51 @@ def test_environment_figure_sets_the_signal_on_a_right_axis_beside_admissions() 
     assert _checked(fp.environment_figure([], [], "pm10")).layout.annotations[0].text == "Pas de données sur la période"
 
 
-def test_map_is_plain_axes_with_drill_ids_and_status_shapes() -> None:
+def _map_points() -> tuple[list[CommunePoint], list[FacilityPoint]]:
     communes = [CommunePoint("44109", "Nantes", 320000, 47.21, -1.55, 320, 100),
-                CommunePoint("44143", "Rezé", 43000, 47.18, -1.55, 0, 0)]
+                CommunePoint("44143", "Rezé", 43000, 47.18, -1.55, 0, 0),
+                CommunePoint("44999", "Sans habitants", 0, 47.3, -1.6, 2, 0)]
     facilities = [FacilityPoint("hp-confluent", "HP Confluent", "44109", 47.2, -1.54, 100, 97),
-                  FacilityPoint("la-seilleraye", "La Seilleraye", "44109", 47.25, -1.5, None, None)]
-    figure = fp.map_figure(communes, facilities)
+                  FacilityPoint("la-seilleraye", "La Seilleraye", "44109", 47.25, -1.5, None, None),
+                  FacilityPoint("tendue", "Tendue", "44143", 47.19, -1.56, 100, 90),
+                  FacilityPoint("calme", "Calme", "44143", 47.17, -1.52, 100, 50)]
+    return communes, facilities
+
+
+def test_map_is_plain_axes_with_drill_ids_and_status_shapes() -> None:
+    communes, facilities = _map_points()
+    figure = _checked(fp.map_figure(communes, facilities))
     assert {trace.type for trace in figure.data} == {"scatter"}  # no mapbox/geo trace: nothing to download
-    assert list(figure.data[0].customdata) == ["commune:44109", "commune:44143"]
-    assert figure.data[0].marker.size[0] == fp.MAX_MARKER_PX
-    assert [trace.marker.symbol for trace in figure.data[1:]] == ["square", "circle-open"]  # saturation, no data
-    assert figure.data[1].customdata[0] == "facility:hp-confluent"
+    assert "mapbox" not in figure.layout.to_plotly_json() and "geo" not in figure.layout.to_plotly_json()
+    towns = figure.data[0]
+    assert list(towns.customdata) == ["commune:44109", "commune:44143", "commune:44999"]
+    assert list(towns.text) == ["Nantes", "Rezé", "Sans habitants"] and towns.mode == "markers+text"
+    # Area ~ population (the largest MAX_MARKER_PX across), colour ~ admissions per 100,000 (none: 0).
+    assert towns.marker.size[0] == fp.MAX_MARKER_PX and towns.marker.size[2] == fp.MIN_MARKER_PX
+    assert list(towns.marker.color) == [100.0, 0.0, 0.0]
+    assert towns.marker.colorscale[0] == (0.0, "#00224e") and towns.marker.showscale  # Cividis, with its bar
+    assert towns.hovertext[0] == "Nantes : 100 admissions pour 100 000 hab. (320 sur 7 jours)"
+    # Facilities: one trace each, shape + colour + word by status; each carries its drill-down id.
+    assert [trace.marker.symbol for trace in figure.data[1:]] == ["square", "circle-open", "triangle-up", "circle"]
+    assert [trace.marker.color for trace in figure.data[1:]] == [
+        OKABE_ITO["vermillion"], NO_DATA_GREY, OKABE_ITO["orange"], OKABE_ITO["bluish_green"]]
+    assert [trace.customdata[0] for trace in figure.data[1:]] == [
+        "facility:hp-confluent", "facility:la-seilleraye", "facility:tendue", "facility:calme"]
+    assert [trace.hovertext[0] for trace in figure.data[1:3]] == ["HP Confluent — ■ saturation",
+                                                                  "La Seilleraye — ○ pas de données"]
+    assert figure.layout.clickmode == "event" and figure.layout.yaxis.scaleanchor == "x"
+    assert figure.layout.template.layout.plot_bgcolor == "white"  # plotly_white, as before
+
+
+def test_the_map_speaks_english_and_says_when_it_is_empty() -> None:
+    communes, facilities = _map_points()
+    with use_language("en"):
+        figure = _checked(fp.map_figure(communes, facilities))
+        empty = _checked(fp.map_figure([], []))
+        facilities_only = _checked(fp.map_figure([], facilities))
+    assert figure.data[0].hovertext[0] == "Nantes: 100 admissions per 100,000 inhabitants (320 over 7 days)"
+    assert figure.data[0].marker.colorbar.title.text == "Admissions / 100,000 inh. (7 d)"
+    assert figure.data[2].hovertext[0] == "La Seilleraye — ○ no data"
+    assert figure.layout.xaxis.title.text == "Longitude" and figure.layout.yaxis.title.text == "Latitude"
+    assert empty.layout.annotations[0].text == "No data over the period" and not empty.data
+    assert list(facilities_only.data[0].x) == [] and len(facilities_only.data) == 1 + len(facilities)
