@@ -7,20 +7,17 @@ process on a free port: requests go through the network stack, cookies and all, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from threading import Thread
 from typing import Any
 
 import pytest
 import requests
 from psycopg_pool import ConnectionPool
-from werkzeug.serving import BaseWSGIServer, make_server
 
-from dashboard.app import create_app
 from synopse.config import Settings
 from synopse.db.connection import open_pool
-from tests.integration.access.access_data import PASSWORD, REFERENCE, SIGNING_KEY, load
+from tests.integration.access.access_data import PASSWORD, load
+from tests.integration.access.dash_http import serve
 
 
 @pytest.fixture
@@ -53,19 +50,6 @@ def login(served: Served, client: requests.Session, username: str, password: str
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     return client.post(served.base + "/login", data={"username": username, "password": password,
                                                      "csrf_token": token, "next": "/"}, allow_redirects=False)
-
-
-@contextmanager
-def serve(settings: Settings, pool: ConnectionPool[Any]) -> Iterator[str]:
-    app = create_app(settings, pool, now=REFERENCE, clock=lambda: REFERENCE, secret=SIGNING_KEY.encode())
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = Thread(target=server.serve_forever, name="dashboard-under-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

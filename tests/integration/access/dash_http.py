@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from threading import Thread
 from typing import Any
 
 import requests
+from psycopg_pool import ConnectionPool
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard import ids
+from dashboard.app import create_app
+from synopse.config import Settings
+from tests.integration.access.access_data import REFERENCE, SIGNING_KEY
 
 REFRESH_OUTPUTS = [
     {"id": ids.STATUS, "property": "children"},
@@ -61,3 +69,17 @@ def post_callback(
 def answer_text(response: requests.Response) -> str:
     """The callback's answer as text with its non-ASCII characters (Dash escapes them)."""
     return json.dumps(response.json(), ensure_ascii=False)
+
+
+@contextmanager
+def serve(settings: Settings, pool: ConnectionPool[Any]) -> Iterator[str]:
+    """The dashboard app of ``settings`` served over real HTTP on a free port, at the reference time."""
+    app = create_app(settings, pool, now=REFERENCE, clock=lambda: REFERENCE, secret=SIGNING_KEY.encode())
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = Thread(target=server.serve_forever, name="dashboard-under-test", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

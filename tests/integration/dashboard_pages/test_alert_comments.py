@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from threading import Thread
 from typing import Any
 
 import psycopg
@@ -13,18 +12,16 @@ import pytest
 import requests
 from dash.exceptions import PreventUpdate
 from psycopg_pool import ConnectionPool
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard import callbacks_pages as cb
-from dashboard.app import create_app
 from dashboard.pages import alerts as alerts_page
 from dashboard.text import t
 from synopse.config import Settings
 from synopse.db import alerts
 from synopse.db.connection import open_pool
 from synopse.domain.access import Principal, Role
-from tests.integration.access.access_data import PASSWORD, REFERENCE, SIGNING_KEY, load
-from tests.integration.access.dash_http import answer_text, post_callback
+from tests.integration.access.access_data import PASSWORD, REFERENCE, load
+from tests.integration.access.dash_http import answer_text, post_callback, serve
 from tests.integration.dashboard_pages.pages_support import insert_firing_alert
 from tests.unit.dashboard.dash_tree import text
 
@@ -148,15 +145,8 @@ def comment_payload(alert_id: str, body: str) -> dict[str, Any]:
 
 @pytest.fixture
 def served(pool: ConnectionPool[Any]) -> Iterator[str]:
-    app = create_app(Settings(), pool, now=REFERENCE, clock=lambda: REFERENCE, secret=SIGNING_KEY.encode())
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = Thread(target=server.serve_forever, name="dashboard-under-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve(Settings(), pool) as base:
+        yield base
 
 
 def _logged_in(base: str, username: str) -> requests.Session:
