@@ -6,10 +6,6 @@ every bucket (the aggregates' own tables answer).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import psycopg
 import pytest
 from psycopg import sql
 
@@ -29,15 +25,6 @@ AGGREGATES = (
 )
 
 
-@contextmanager
-def _connect(server: TimescaleServer, schema: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    # One connection at a time on the test server, the test's schema first on the search path.
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        conn.autocommit = autocommit
-        yield conn
-
-
 def _assert_exact_answers(overview: Overview, series: list) -> None:
     facilities = {f.facility_id: f for f in overview.facilities}
     confluent = facilities["hp-confluent"]
@@ -55,18 +42,18 @@ def _assert_exact_answers(overview: Overview, series: list) -> None:
 
 
 def test_same_answers_on_continuous_aggregates(timescaledb_server: TimescaleServer, schema: str) -> None:
-    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+    with timescaledb_server.connect(schema, autocommit=True) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         seed_territory(conn)
     load_events(timescaledb_server.dsn, exact_events(), schema=schema)
 
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         set_statement_timeout(conn)
         _assert_exact_answers(load_overview(conn), hourly_activity(conn, hours=48, facility_id="hp-confluent"))
 
-    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+    with timescaledb_server.connect(schema, autocommit=True) as conn:
         for name in AGGREGATES:
             conn.execute(sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(sql.Literal(name)))
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         _assert_exact_answers(load_overview(conn), hourly_activity(conn, hours=48, facility_id="hp-confluent"))

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from forecasting.jobs import run_forecasts
 from synopse.config import Settings, TimescaleMode
@@ -24,19 +20,10 @@ pytestmark = pytest.mark.integration
 END = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 
-@contextmanager
-def _connect(server: TimescaleServer, schema: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    # One connection at a time on the test server, the test's schema first on the search path.
-    with psycopg.connect(server.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
-        conn.autocommit = autocommit
-        yield conn
-
-
 def test_a_run_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) -> None:
-    with _connect(timescaledb_server, schema, autocommit=True) as conn:
+    with timescaledb_server.connect(schema, autocommit=True) as conn:
         migrate(conn, timescale=TimescaleMode.REQUIRE)
-    with _connect(timescaledb_server, schema) as conn:
+    with timescaledb_server.connect(schema, autocommit=False) as conn:
         seed_territory(conn)
         # Occupancy and a short series only: the daily series come from the continuous aggregates.
         load_activity(conn, [FacilityPlan("hp-confluent", "44109", 70, 6.0, occupied_beds=300.0, beds_total=386),
