@@ -30,9 +30,11 @@ from forecasting.pool import default_workers
 from forecasting.scores import LEVELS, score_horizons
 from synopse.config import ForecastSettings
 
-SERIES = (
-    ("spf_covid_hosp_incid_daily_dep44.csv", "incid_hosp", "daily new hospital admissions"),
-    ("spf_covid_hosp_stock_daily_dep44.csv", "hosp", "hospital occupancy"),
+# File, column, what it is, and for a stock the file and column of its inflow (occupancy: admissions).
+SERIES: tuple[tuple[str, str, str, tuple[str, str] | None], ...] = (
+    ("spf_covid_hosp_incid_daily_dep44.csv", "incid_hosp", "daily new hospital admissions", None),
+    ("spf_covid_hosp_stock_daily_dep44.csv", "hosp", "hospital occupancy",
+     ("spf_covid_hosp_incid_daily_dep44.csv", "incid_hosp")),
 )
 DAILY_HORIZONS = (7, 14, 21, 28)
 
@@ -142,10 +144,12 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     args = parser.parse_args()
     lines = [machine_line(), ""]
-    for filename, column, what in SERIES:
+    for filename, column, what, inflow in SERIES:
         path = DATA_DIR / filename
         for freq in ("D", "W"):
-            series = load_csv_series(path, date_col="date", value_col=column, freq=freq)
+            series = load_csv_series(path, date_col="date", value_col=column, freq=freq,
+                                     inflow_col=inflow[1] if inflow else None,
+                                     inflow_path=DATA_DIR / inflow[0] if inflow else None)
             start = pd.Timestamp(series.last_date) - pd.DateOffset(years=2)
             horizon, step, unit = (28, 7, "d") if freq == "D" else (4, 1, "w")
             started = time.perf_counter()

@@ -3,10 +3,10 @@
 Builds synthetic daily series (counts with a weekly pattern, epidemic waves and different levels; a tenth
 are bed occupancy against a capacity), then times what a run does after reading the series: every series
 in the process pool (Prophet and the simple members, calibration, 23 quantiles, recent skill), and the
-writes of forecasts, capacity projections, scores and projections in a scratch database. Twice:
+writes of forecasts, capacity projections, scores and projections in a scratch database. Four days:
 
-- *first run*: nothing stored yet, each series fits half of its calibration origins too (every other week);
-- *second run*: the next day, the weeks between are fitted;
+- *first run*: nothing stored yet, each series fits 3 of its 8 calibration origins too (every other week);
+- *second* and *third run*: the next days, the weeks left are fitted (3, then 2);
 - *refresh*: the day after, calibrated on what the runs stored: one Prophet fit per series.
 
 Uses PostgreSQL on 127.0.0.1:5432 (SYNOPSE_BENCH_PG_DSN: a superuser DSN) in a scratch database dropped
@@ -145,21 +145,22 @@ def main() -> None:
              f"over {settings.score_origins} origins"]
     config = engine_config(settings)
     with scratch_database() as dsn:
-        first, first_s = timed_run(dsn, series, capacity, end, settings)
-        lines.append(f"- first run (nothing stored; {config.backfill_per_run} of the {config.backfill_origins} weekly "
-                     f"calibration origins fitted per series, every other week): {first_s:.1f} s, "
-                     f"{len(series) / first_s:.1f} series/s; {first.ok} main model, {first.fallback} simple model "
-                     f"({dict(first.reasons)})")
-        tomorrow = next_day(series)
-        second, second_s = timed_run(dsn, tomorrow, capacity, end + timedelta(days=1), settings)
-        lines.append(f"- second run, the next day (the {config.backfill_origins - config.backfill_per_run} weeks "
-                     f"between fitted too): {second_s:.1f} s, {len(series) / second_s:.1f} series/s; {second.ok} "
-                     f"main model, {second.fallback} simple model ({dict(second.reasons)})")
-        after = next_day(tomorrow)
-        refresh, refresh_s = timed_run(dsn, after, capacity, end + timedelta(days=2), settings)
-        lines.append(f"- refresh the day after (calibrated on the stored projections: one Prophet fit a series): "
-                     f"{refresh_s:.1f} s, {len(series) / refresh_s:.1f} series/s; {refresh.ok} main model, "
-                     f"{refresh.fallback} simple model ({dict(refresh.reasons)})")
+        days = [(series, end)]
+        for _ in range(3):
+            days.append((next_day(days[-1][0]), days[-1][1] + timedelta(days=1)))
+        labels = [
+            f"first run (nothing stored; {config.backfill_per_run} of the {config.backfill_origins} weekly "
+            "calibration origins fitted per series, every other week)",
+            f"second run, the next day ({config.backfill_per_run} more weeks fitted)",
+            "third run (the weeks left fitted)",
+            "refresh, once calibrated on the stored projections (one Prophet fit a series)",
+        ]
+        for label, (day_series, day) in zip(labels, days, strict=True):
+            summary, seconds = timed_run(dsn, day_series, capacity, day, settings)
+            lines.append(f"- {label}: {seconds:.1f} s, {len(series) / seconds:.1f} series/s; {summary.ok} main "
+                         f"model, {summary.fallback} simple model ({dict(summary.reasons)})")
+            print(lines[-1], flush=True)
+        after = days[-1][0]
         lines.append(prospective_cost(after, settings))
     print("\n".join(lines))
     if args.record:

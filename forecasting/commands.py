@@ -107,6 +107,12 @@ def backtest_command(
     = None,
     warmup: Annotated[int, typer.Option("--warmup", min=0, max=104,
                                         help="Calibration origins fitted before the first origin.")] = 16,
+    inflow_col: Annotated[str | None, typer.Option(
+        "--inflow-col", help="For a stock (beds occupied): the column of what enters it each day (admissions); "
+        "the model also projects the stock from it.")] = None,
+    inflow_csv: Annotated[Path | None, typer.Option(
+        "--inflow-csv", help="File holding --inflow-col, if not --csv (same date column; --where filters on "
+        "the columns it has).", exists=True, dir_okay=False, readable=True)] = None,
 ) -> None:
     """Rolling-origin backtest of the model on any series; prints WIS, MAE, coverage and WIS vs the hub baseline."""
     if freq not in ("D", "W"):
@@ -114,6 +120,8 @@ def backtest_command(
     if agg not in ("sum", "mean", "last"):
         _fail("--agg must be sum, mean or last")
     settings = _settings()
+    import numpy as np
+
     from forecasting.backtest import run_backtest
     from forecasting.dataset import load_csv_series
     from forecasting.jobs import engine_config
@@ -123,9 +131,12 @@ def backtest_command(
     method: Literal["sum", "mean", "last"] = "sum" if agg == "sum" else ("mean" if agg == "mean" else "last")
     periods = horizon or (28 if period == "D" else 4)
     filters = _parse_filters(where or [])
+    if inflow_csv is not None and inflow_col is None:
+        _fail("--inflow-csv needs --inflow-col (the column of that file to read)")
     try:
         series = load_csv_series(csv, date_col=date_col, value_col=value_col, regressor_cols=regressor or [],
-                                 freq=period, agg=method, where=filters)
+                                 freq=period, agg=method, where=filters, inflow_col=inflow_col,
+                                 inflow_path=inflow_csv)
     except SynopseError as exc:
         _fail(str(exc))
     base = engine_config(settings.forecast)
@@ -135,6 +146,11 @@ def backtest_command(
         base.ensemble.prophet, regressor_lags={})), backfill_origins=warmup)
     typer.echo(f"{csv.name}: {series.observed} observed {'days' if period == 'D' else 'weeks'} "
                f"from {series.dates[0].date()} to {series.last_date}", err=True)
+    if series.inflow is not None:
+        known = int(np.count_nonzero(~np.isnan(series.inflow)))
+        typer.echo(f"inflow {inflow_col}: {known} of those {'days' if period == 'D' else 'weeks'} known", err=True)
+        if known == 0:
+            _fail(f"--inflow-col {inflow_col}: no value on the dates of --value-col {value_col}")
     try:
         result = run_backtest(series, config, start=start, step=step or (7 if period == "D" else 1),
                               workers=workers or default_workers(), timeout_s=settings.forecast.series_timeout_s,

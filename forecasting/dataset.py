@@ -36,6 +36,8 @@ class Series:
     ``regressors`` are aligned on ``dates`` (their values after the last date are not known: the model
     makes its own scenario for them). ``upper_bound`` caps the forecasts (beds that can exist, for
     occupancy); ``counts`` says whether values are counts (integers), which selects the count noise model.
+    ``inflow``, for a stock (beds occupied), is what enters it each period (admissions), aligned on ``dates``:
+    the model then also projects the stock as a stock and flow.
     """
 
     dates: pd.DatetimeIndex
@@ -44,10 +46,13 @@ class Series:
     regressors: Mapping[str, FloatArray] = field(default_factory=dict)
     upper_bound: float | None = None
     counts: bool = True
+    inflow: FloatArray | None = None
 
     def __post_init__(self) -> None:
         if len(self.dates) != len(self.values):
             raise ValueError("dates and values differ in length")
+        if self.inflow is not None and len(self.inflow) != len(self.dates):
+            raise ValueError("the inflow is not aligned with the dates")
         for name, values in self.regressors.items():
             if len(values) != len(self.dates):
                 raise ValueError(f"regressor {name} is not aligned with the dates")
@@ -75,6 +80,7 @@ class Series:
             dates=self.dates[:stop],
             values=self.values[:stop],
             regressors={name: values[:stop] for name, values in self.regressors.items()},
+            inflow=None if self.inflow is None else self.inflow[:stop],
         )
 
     def future_dates(self, horizon: int) -> pd.DatetimeIndex:
@@ -92,6 +98,7 @@ def regular_series(
     regressors: Mapping[str, Sequence[float] | pd.Series | FloatArray] | None = None,
     counts: bool | None = None,
     upper_bound: float | None = None,
+    inflow: pd.Series | None = None,
 ) -> Series:
     """A :class:`Series` on a regular calendar from (date, value) pairs in any order.
 
@@ -99,7 +106,8 @@ def regular_series(
     several rows for one day are combined with ``agg``. Weekly: periods of 7 days ending on the weekday of
     the last date (so the last period is complete); from daily data, a week missing a day is NaN (its sum
     would be too low); from data already weekly, each week holds its row. Regressors are combined with the
-    mean. ``counts`` None means "every value is a non-negative integer".
+    mean. ``counts`` None means "every value is a non-negative integer". ``inflow`` (values indexed by
+    date, from the same file or another one) is summed per period; a period missing a day of it is NaN.
     """
     index = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(dates) if not isinstance(dates, pd.Series) else dates)))
     if index.tz is not None:
@@ -117,6 +125,11 @@ def regular_series(
     daily.loc[frame["value"].groupby(level=0).count() == 0, "value"] = np.nan
     days = pd.date_range(daily.index[0], daily.index[-1], freq="D")
     daily = daily.reindex(days)
+    if inflow is not None:
+        arrivals = pd.Series(np.asarray(inflow, dtype=np.float64), index=pd.DatetimeIndex(inflow.index).normalize())
+        by_day = arrivals.groupby(level=0)
+        daily["inflow"] = by_day.sum(min_count=1).reindex(days)
+        how["inflow"] = "sum"
     if freq == "W":
         row_days = frame.index.unique().to_numpy()
         from_daily = row_days.size > 1 and float(np.median(np.diff(row_days) / np.timedelta64(1, "D"))) < 7
@@ -124,6 +137,8 @@ def regular_series(
         grouped = daily.resample(f"W-{anchor}")
         weekly = grouped.agg(how)
         weekly.loc[grouped["value"].count() < (7 if from_daily else 1), "value"] = np.nan
+        if inflow is not None:
+            weekly.loc[grouped["inflow"].count() < (7 if from_daily else 1), "inflow"] = np.nan
         daily = weekly
     out_values = np.array(daily["value"].to_numpy(dtype=np.float64), copy=True)
     observed = out_values[~np.isnan(out_values)]
@@ -136,6 +151,7 @@ def regular_series(
         regressors={c[2:]: daily[c].to_numpy(dtype=np.float64) for c in daily.columns if c.startswith("r:")},
         upper_bound=upper_bound,
         counts=counts,
+        inflow=None if inflow is None else daily["inflow"].to_numpy(dtype=np.float64),
     )
 
 
@@ -148,30 +164,58 @@ def load_csv_series(
     freq: Frequency = "D",
     agg: Aggregation = "sum",
     where: Mapping[str, str] | None = None,
+    inflow_col: str | None = None,
+    inflow_path: Path | None = None,
 ) -> Series:
     """A series from any CSV with a date column and a value column (and optional regressor columns).
 
     ``where`` keeps only the rows whose columns equal the given values (e.g. one age class of a file that
-    holds several).
+    holds several). ``inflow_col`` names what enters the stock the value counts (admissions into occupied
+    beds), read from ``inflow_path`` if given (same date column; the ``where`` filters its columns have)
+    or from the same file, and summed per period.
     """
+    frame = _read_csv(path, (date_col, value_col, *regressor_cols), where)
+    dates = _dates(frame, path, date_col)
+    values = _numbers(frame[value_col])
+    regressors = {c: _numbers(frame[c]) for c in regressor_cols}
+    inflow = None
+    if inflow_col is not None:
+        source = frame if inflow_path is None else _read_csv(inflow_path, (date_col, inflow_col), where, partial=True)
+        inflow = pd.Series(_numbers(source[inflow_col]).to_numpy(),
+                           index=_dates(source, inflow_path or path, date_col).to_numpy())
+        inflow = inflow[inflow.index.notna()]
+    return regular_series(dates, values, freq=freq, agg=agg, regressors=regressors, inflow=inflow)
+
+
+def _read_csv(path: Path, columns: Sequence[str], where: Mapping[str, str] | None, *, partial: bool = False) -> (
+    pd.DataFrame
+):
+    """The rows of a CSV kept by ``where`` (``partial``: only the filters on columns the file has)."""
     try:
         frame = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataUnavailableError(f"cannot read {path}: {exc}") from exc
-    missing = [c for c in (date_col, value_col, *regressor_cols, *(where or {})) if c not in frame.columns]
+    filters = {c: v for c, v in (where or {}).items() if not partial or c in frame.columns}
+    missing = [c for c in (*columns, *filters) if c not in frame.columns]
     if missing:
         raise DataUnavailableError(f"{path}: no column {', '.join(missing)} (columns: {', '.join(frame.columns)})")
-    for column, wanted in (where or {}).items():
+    for column, wanted in filters.items():
         frame = frame[frame[column] == wanted]
     if frame.empty:
         raise DataUnavailableError(f"{path}: no row left after the filters")
+    return frame
+
+
+def _dates(frame: pd.DataFrame, path: Path, date_col: str) -> pd.Series:
     dates = pd.to_datetime(frame[date_col], errors="coerce")
     if dates.isna().all():
         raise DataUnavailableError(f"{path}: column {date_col} holds no dates")
-    values = pd.to_numeric(frame[value_col].str.replace(",", ".", regex=False), errors="coerce")
-    regressors = {c: pd.to_numeric(frame[c].str.replace(",", ".", regex=False), errors="coerce")
-                  for c in regressor_cols}
-    return regular_series(dates, values, freq=freq, agg=agg, regressors=regressors)
+    return dates
+
+
+def _numbers(column: pd.Series) -> pd.Series:
+    """Numbers from text cells (a decimal comma accepted); anything else is missing."""
+    return pd.to_numeric(column.str.replace(",", ".", regex=False), errors="coerce")
 
 
 class Readiness(StrEnum):

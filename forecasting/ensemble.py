@@ -34,6 +34,7 @@ from forecasting.levels import (
     realised_levels,
     recent_level,
     scale_for,
+    stock_and_flow,
     volatility,
     weekday_profile,
     weekdays,
@@ -43,8 +44,10 @@ from forecasting.scores import LEVELS, FloatArray
 
 MODEL_NAME = "synopse-ensemble"
 # Bump when a change makes stored projections incomparable (members, scale, level definition).
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
 PROPHET = "prophet"
+# The stock-and-flow member of a stock whose inflow is known (occupancy from admissions).
+FLOW = "flow"
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,10 @@ def project_levels(series: Series, config: EnsembleConfig, *, with_prophet: bool
             members[spec.name] = recent_level(level, spec.window, horizon)
         else:
             members[spec.name] = local_trend(level, spec.window, spec.damping, horizon)
+    if series.inflow is not None and scale.log:
+        trend = next(spec for spec in config.members(series.freq) if spec.damping is not None)
+        members[FLOW] = stock_and_flow(level, series.inflow, scale, horizon, period_days=series.period_days,
+                                       window=trend.window, damping=trend.damping or 1.0)
     holiday_effect = np.zeros(horizon)
     parameters = None
     if config.use_prophet if with_prophet is None else with_prophet:

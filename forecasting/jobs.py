@@ -31,7 +31,7 @@ from forecasting.ensemble import MODEL_NAME, MODEL_VERSION, EnsembleConfig, Proj
 from forecasting.pool import default_workers, run_tasks
 from forecasting.prophet_model import ProphetConfig
 from forecasting.prospective import StoredForecast, prospective_skill
-from forecasting.scores import HorizonScore
+from forecasting.scores import FloatArray, HorizonScore
 from synopse.config import ForecastSettings, Settings
 from synopse.db import forecasts as db
 from synopse.db.connection import connect
@@ -66,6 +66,7 @@ def engine_config(settings: ForecastSettings) -> EngineConfig:
         ),
         min_history_days=settings.min_history_days,
         backfill_origins=settings.backfill_origins,
+        backfill_per_run=settings.backfill_per_run,
     )
 
 
@@ -98,7 +99,9 @@ def build_series(
 
     Counts: a day without a row is a zero, from the first day of the metric's data (the feed was running);
     a facility counts from its own first day (it may have joined later). Occupancy: a day without a
-    snapshot is missing, from the scope's first day. Regressors are aligned on the same days.
+    snapshot is missing, from the scope's first day. Regressors are aligned on the same days. The beds
+    occupied in a facility and in the territory have the admissions of the same place as their inflow
+    (those of a commune are counted by commune of residence, not of the facility: no inflow there).
     """
     by_key: dict[SeriesKey, dict[date, float]] = {}
     for row in [*counts, *occupancy]:
@@ -109,6 +112,14 @@ def build_series(
         first = min(values)
         metric_start[key.metric] = min(metric_start.get(key.metric, first), first)
     series: dict[SeriesKey, Series] = {}
+
+    def counted(key: SeriesKey, days: pd.DatetimeIndex) -> FloatArray:
+        """Counts of ``key`` on ``days``: zero on a day without a row from its first day, missing before."""
+        values = by_key.get(key, {})
+        start = min(values) if key.scope is Scope.FACILITY else metric_start.get(key.metric)
+        return np.array([values.get(day.date(), 0.0) if start is not None and day.date() >= start else np.nan
+                         for day in days], dtype=np.float64)
+
     for key, values in sorted(by_key.items()):
         is_count = key.metric is not Metric.BED_OCCUPANCY
         start = min(values) if (key.scope is Scope.FACILITY or not is_count) else metric_start[key.metric]
@@ -117,6 +128,10 @@ def build_series(
         days = pd.date_range(start, origin, freq="D")
         filler = 0.0 if is_count else np.nan
         data = np.array([values.get(day.date(), filler) for day in days], dtype=np.float64)
+        inflow = None
+        admissions = SeriesKey(Metric.ADMISSIONS, key.scope, key.scope_id)
+        if not is_count and key.scope is not Scope.COMMUNE and admissions in by_key:
+            inflow = counted(admissions, days)
         regressors = {
             name: np.array([by_day.get(day.date(), np.nan) for day in days], dtype=np.float64)
             for name, by_day in environment.items() if by_day
@@ -124,7 +139,7 @@ def build_series(
         bound = None
         if key in capacity:
             bound = capacity[key].beds * bound_ratio
-        series[key] = Series(days, data, "D", regressors, bound, counts=is_count)
+        series[key] = Series(days, data, "D", regressors, bound, counts=is_count, inflow=inflow)
     return series
 
 

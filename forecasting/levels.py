@@ -131,6 +131,42 @@ def recent_level(level: FloatArray, window: int, horizon: int) -> FloatArray:
     return np.full(horizon, float(np.mean(level[-window:])))
 
 
+# The share of the stock leaving each day is measured over the last 4 weeks (whole weeks: discharges and
+# admissions have weekday patterns of their own).
+TURNOVER_WEEKS = 4
+
+
+def stock_and_flow(
+    level: FloatArray, inflow: FloatArray, scale: Scale, horizon: int, *, period_days: int, window: int,
+    damping: float,
+) -> FloatArray:
+    """A stock (beds occupied) projected from what enters it (admissions): ``x' = x (1 - r) + a``.
+
+    ``r``, the share of the stock leaving each period, is what the last 4 weeks show (arrivals minus the
+    change of the stock, over the stock); arrivals ahead follow their own damped local trend over the last
+    ``window`` periods (on the log scale). Occupancy turns a few days after admissions do: this member sees
+    a wave's turn in the admissions before the stock itself bends. ``level``: the deseasonalised stock on
+    the model scale.
+    """
+    stock = scale.inverse(level)
+    arrivals = fill_gaps(np.asarray(inflow, dtype=np.float64))
+    periods = max(2, TURNOVER_WEEKS * 7 // period_days)
+    if np.isnan(arrivals).all() or stock.size <= periods:
+        return np.full(horizon, float(level[-1]))
+    before, after, came = stock[-periods - 1:-1], stock[-periods:], arrivals[-periods:]
+    left = float(np.sum(came) - (after[-1] - before[0]))
+    rate = min(1.0, max(0.0, left / max(float(np.sum(before)), 1e-9)))
+    week = max(1, 7 // period_days)
+    recent = pd.Series(arrivals).rolling(week, min_periods=1).mean().to_numpy()
+    ahead = np.maximum(np.expm1(local_trend(np.log1p(np.maximum(recent, 0.0)), window, damping, horizon)), 0.0)
+    path = np.empty(horizon)
+    x = float(stock[-1])
+    for h in range(horizon):
+        x = x * (1.0 - rate) + float(ahead[h])
+        path[h] = x
+    return scale.forward(path)
+
+
 def volatility(level: FloatArray, period_days: int) -> float:
     """Recent root-mean-square change of the level over a week (or a period, for weekly data)."""
     lag = max(1, 7 // period_days)

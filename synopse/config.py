@@ -301,6 +301,7 @@ class ForecastSettings(BaseModel):
     min_history_days: int = Field(default=42, ge=14, le=730, description="History the main model needs.")
     calibration_origins: int = Field(default=104, ge=4, le=520, description="Weekly past origins calibrating.")
     backfill_origins: int = Field(default=8, ge=0, le=52, description="Past origins fitted when none are stored.")
+    backfill_per_run: int = Field(default=3, ge=1, le=52, description="Of those, at most this many a run.")
     prophet_window_days: int = Field(default=120, ge=28, le=3660)
     changepoint_prior_scale: float = Field(default=0.5, gt=0, le=50)
     trend_damping: float = Field(default=0.9, gt=0, le=1, description="Daily damping of the trend's slope.")

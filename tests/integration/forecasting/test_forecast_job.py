@@ -28,8 +28,8 @@ PLANS = [
 
 def _settings(dsn: str, **forecast: object) -> Settings:
     # Two weeks ahead and four calibration origins fitted on a first run keep the test quick.
-    return Settings(db={"dsn": dsn}, forecast={"horizon_days": 14, "backfill_origins": 4, "workers": 2,
-                                               **forecast})
+    return Settings(db={"dsn": dsn}, forecast={"horizon_days": 14, "backfill_origins": 4, "backfill_per_run": 4,
+                                               "workers": 2, **forecast})
 
 
 def test_a_run_stores_forecasts_capacity_scores_and_its_record(pg_dsn: str) -> None:
@@ -64,6 +64,13 @@ def test_a_run_stores_forecasts_capacity_scores_and_its_record(pg_dsn: str) -> N
                 ("bed_occupancy", "facility", "chu-nantes-hotel-dieu"), ("bed_occupancy", "territory", "all")} <= set(
             outcomes)
         assert run.series_ok == sum(s.status == "ok" for s in outcomes.values())
+        # Beds occupied in a facility and in the territory are also projected from their admissions; a
+        # commune's admissions are counted by residence, so its beds are not.
+        for scope, place in (("facility", "chu-nantes-hotel-dieu"), ("territory", "all")):
+            beds = outcomes[("bed_occupancy", scope, place)]
+            assert beds.status == "ok" and "flow" in beds.parameters["weights"], beds.reason
+        commune_beds = outcomes[("bed_occupancy", "commune", "44109")]
+        assert commune_beds.status == "ok" and "flow" not in commune_beds.parameters["weights"]
 
         rows = db.forecast_rows(conn, run.run_id, "admissions", "facility", "chu-nantes-hotel-dieu")
         assert [r.horizon for r in rows] == list(range(1, 15))

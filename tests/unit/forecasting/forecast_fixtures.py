@@ -23,3 +23,15 @@ def weekly(weeks: int = 80, level: float = 200.0, seed: int = 2) -> Series:
     dates = pd.date_range("2022-01-02", periods=weeks, freq="7D")
     wave = 1 + 0.4 * np.sin(2 * np.pi * np.arange(weeks) / 26)
     return regular_series(dates, rng.poisson(level * wave).astype(float), freq="W")
+
+
+def occupancy(days: int = 200, seed: int = 3) -> Series:
+    """Beds occupied fed by daily admissions (a wave), a tenth of the patients leaving each day."""
+    flow = admissions(days=days, level=12.0, seed=seed)
+    assert flow.inflow is None
+    beds = np.empty(days)
+    x = 120.0
+    for day, arrived in enumerate(flow.values):
+        x = 0.9 * x + arrived
+        beds[day] = round(x)
+    return Series(flow.dates, beds, "D", {}, None, counts=True, inflow=flow.values)

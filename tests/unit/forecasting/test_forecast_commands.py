@@ -9,7 +9,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from forecasting.commands import app
-from tests.unit.forecasting.forecast_fixtures import admissions
+from tests.unit.forecasting.forecast_fixtures import admissions, occupancy
 
 runner = CliRunner()
 
@@ -56,6 +56,27 @@ def test_weekly_backtest(tmp_path: Path) -> None:
     assert sorted(forecasts.horizon.unique()) == [1, 2]
     days = (pd.to_datetime(forecasts.target_date) - pd.to_datetime(forecasts.origin)).dt.days
     assert set(days) == {7, 14}
+
+
+def test_stock_backtest_with_its_inflow_from_another_file(tmp_path: Path) -> None:
+    beds = occupancy(days=150)
+    days = [d.date().isoformat() for d in beds.dates]
+    stock, flows = tmp_path / "stock.csv", tmp_path / "flows.csv"
+    pd.DataFrame({"date": days, "dep": "44", "hosp": beds.values.astype(int)}).to_csv(stock, index=False)
+    assert beds.inflow is not None
+    pd.DataFrame({"date": days, "dep": "44", "incid": beds.inflow.astype(int)}).to_csv(flows, index=False)
+    out = tmp_path / "beds.csv"
+    result = runner.invoke(app, [
+        "backtest", "--csv", str(stock), "--date-col", "date", "--value-col", "hosp", "--where", "dep=44",
+        "--inflow-col", "incid", "--inflow-csv", str(flows), "--horizon", "7", "--start", "2024-05-10",
+        "--workers", "1", "--warmup", "4", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "inflow incid: 150 of those days known" in result.output
+    assert pd.read_csv(out).groupby(["origin", "horizon"]).size().eq(23).all()
+    orphan = runner.invoke(app, ["backtest", "--csv", str(stock), "--date-col", "date", "--value-col", "hosp",
+                                 "--inflow-csv", str(flows), "--out", str(out)])
+    assert orphan.exit_code == 2 and "--inflow-csv needs --inflow-col" in orphan.output
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:

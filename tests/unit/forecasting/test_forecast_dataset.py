@@ -89,3 +89,25 @@ def test_assess(values: list[float], readiness: Readiness, reason: str | None) -
 
 def test_fill_gaps() -> None:
     assert fill_gaps(np.array([np.nan, 1.0, np.nan, 3.0, np.nan])).tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_inflow_from_the_same_file_or_another_one(tmp_path: Path) -> None:
+    stock = tmp_path / "stock.csv"
+    stock.write_text("date,dep,hosp,entrees\n" + "".join(
+        f"2024-01-{d:02d},44,{100 + d},{d}\n2024-01-{d:02d},49,1,1\n" for d in range(1, 15)), encoding="utf-8")
+    flows = tmp_path / "flows.csv"
+    flows.write_text("date,dep,incid\n" + "".join(
+        f"2024-01-{d:02d},44,{2 * d}\n" for d in range(1, 15) if d != 3), encoding="utf-8")
+    same = load_csv_series(stock, date_col="date", value_col="hosp", where={"dep": "44"}, inflow_col="entrees")
+    assert same.inflow is not None and same.inflow.tolist() == list(range(1, 15))
+    other = load_csv_series(stock, date_col="date", value_col="hosp", where={"dep": "44"}, inflow_col="incid",
+                            inflow_path=flows)
+    assert other.inflow is not None and np.isnan(other.inflow[2]) and other.inflow[3] == 8
+    assert other.until(pd.Timestamp("2024-01-05")).inflow.tolist()[:2] == [2, 4]  # type: ignore[union-attr]
+    # Weekly: occupancy at the week's end, the inflow summed; a week missing a day of inflow is unknown.
+    weekly = load_csv_series(stock, date_col="date", value_col="hosp", where={"dep": "44"}, inflow_col="incid",
+                             inflow_path=flows, freq="W", agg="last")
+    assert weekly.values.tolist() == [107, 114]
+    assert np.isnan(weekly.inflow[0]) and weekly.inflow[1] == 2 * sum(range(8, 15))  # type: ignore[index]
+    with pytest.raises(DataUnavailableError, match="no column nope"):
+        load_csv_series(stock, date_col="date", value_col="hosp", inflow_col="nope", inflow_path=flows)

@@ -14,7 +14,7 @@ from forecasting.dataset import regular_series
 from forecasting.engine import BASELINE_MODEL, EngineConfig, forecast_series
 from forecasting.ensemble import MODEL_NAME
 from synopse.domain.forecasts import MEDIAN_INDEX, SeriesStatus
-from tests.unit.forecasting.forecast_fixtures import admissions, weekly
+from tests.unit.forecasting.forecast_fixtures import admissions, occupancy, weekly
 
 CONFIG = EngineConfig()
 
@@ -29,26 +29,32 @@ def test_main_model_on_a_clean_series() -> None:
     assert outcome.target_dates[0] == series.dates[-1] + pd.Timedelta(days=1)
     # The level is about 30 a day (with the wave and weekdays): the medians are of that order.
     assert 10 < np.median(q[:, MEDIAN_INDEX]) < 70
-    # Nothing stored yet: every other week of the last eight fitted on the spot (weeks 2, 4, 6, 8), and today.
-    assert CONFIG.backfill_per_run == 4
+    # Nothing stored yet: every other week of the last eight, oldest first, fitted on the spot (weeks 8, 6
+    # and 4: errors up to 28 days ahead), and today.
+    assert CONFIG.backfill_per_run == 3
     week = pd.Timedelta(days=7)
-    assert [p.origin for p in projections] == [series.dates[-1] - week * k for k in (8, 6, 4, 2, 0)]
+    assert [p.origin for p in projections] == [series.dates[-1] - week * k for k in (8, 6, 4, 0)]
     parameters = json.loads(json.dumps(outcome.parameters))  # JSON, never a pickle
-    assert parameters["prophet"]["fitted"]["k"] and parameters["calibration"]["origins"] == 4
+    assert parameters["prophet"]["fitted"]["k"] and parameters["calibration"]["origins"] == 3
     assert set(parameters["weights"]) == {"prophet", "trend7", "trend14", "recent3", "last"}
 
-    # The next day, the weeks between are fitted, a week from the stored origins (weeks 1, 3, 5, 7 counted
-    # from the first day): eight calibration origins a week apart.
+    # The next days, the weeks left are fitted, a week from the stored origins (counted from the first day:
+    # week 2, then the weeks between), three a run at most, until eight calibration origins a week apart.
     history = {p.origin: p for p in projections}
     tomorrow = series.dates[-1] + pd.Timedelta(days=1)
     outcome2, new = forecast_series(admissions(days=161), CONFIG, history)
-    assert outcome2.status is SeriesStatus.OK and outcome2.parameters["calibration"]["origins"] == 8
-    assert [p.origin for p in new] == [series.dates[-1] - week * k for k in (7, 5, 3, 1)] + [tomorrow]
-    # The day after, everything is stored: Prophet is fitted once, for today.
+    assert outcome2.status is SeriesStatus.OK and outcome2.parameters["calibration"]["origins"] == 6
+    assert [p.origin for p in new] == [series.dates[-1] - week * k for k in (7, 5, 2)] + [tomorrow]
     history.update({p.origin: p for p in new})
+    after = tomorrow + pd.Timedelta(days=1)
     outcome3, newer = forecast_series(admissions(days=162), CONFIG, history)
     assert outcome3.status is SeriesStatus.OK and outcome3.parameters["calibration"]["origins"] == 8
-    assert [p.origin for p in newer] == [tomorrow + pd.Timedelta(days=1)]
+    assert [p.origin for p in newer] == [series.dates[-1] - week * k for k in (3, 1)] + [after]
+    # Then everything is stored: Prophet is fitted once a run, for the day.
+    history.update({p.origin: p for p in newer})
+    outcome4, newest = forecast_series(admissions(days=163), CONFIG, history)
+    assert outcome4.status is SeriesStatus.OK and outcome4.parameters["calibration"]["origins"] == 8
+    assert [p.origin for p in newest] == [after + pd.Timedelta(days=1)]
 
 
 def test_occupancy_is_capped_at_the_beds_that_exist() -> None:
@@ -100,3 +106,19 @@ def test_weekly_series() -> None:
     assert outcome.status is SeriesStatus.OK
     assert outcome.quantiles is not None and outcome.quantiles.shape == (4, 23)
     assert (outcome.target_dates[0] - weekly().dates[-1]).days == 7
+
+
+def test_beds_with_their_admissions_are_also_projected_as_stock_and_flow() -> None:
+    beds = occupancy(days=200)
+    config = replace(CONFIG, ensemble=replace(CONFIG.ensemble, use_prophet=False), backfill_per_run=8)
+    outcome, _ = forecast_series(beds, config)
+    assert outcome.status is SeriesStatus.OK
+    assert set(outcome.parameters["weights"]) == {"flow", "trend7", "trend14", "recent3", "last"}
+    without, _ = forecast_series(replace(beds, inflow=None), config)
+    assert "flow" not in without.parameters["weights"]
+    # Admissions doubled over the last week, the beds have not filled yet: the forecast sees them coming.
+    assert beds.inflow is not None
+    surge = replace(beds, inflow=np.concatenate([beds.inflow[:-7], 2 * beds.inflow[-7:]]))
+    surged, _ = forecast_series(surge, config)
+    assert surged.quantiles is not None and outcome.quantiles is not None
+    assert surged.quantiles[6, MEDIAN_INDEX] > outcome.quantiles[6, MEDIAN_INDEX] * 1.05

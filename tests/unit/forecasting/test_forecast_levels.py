@@ -14,6 +14,7 @@ from forecasting.levels import (
     noise_model,
     realised_levels,
     recent_level,
+    stock_and_flow,
     volatility,
     weekday_profile,
 )
@@ -66,3 +67,31 @@ def test_overdispersed_counts() -> None:
     s = regular_series(days, rng.negative_binomial(5, 5 / (5 + 40), size=120).astype(float))
     noise = noise_model(s, weekday_profile(s.values, s.dates, True), Scale(log=True))
     assert noise.inv_k == pytest.approx(1 / 5, abs=0.12)
+
+
+def test_stock_and_flow_keeps_a_balanced_stock_and_follows_rising_arrivals() -> None:
+    scale = Scale(log=True)
+    # 100 beds occupied, 10 admissions a day, 10 % leaving a day: in balance (100 x 0.9 + 10 = 100).
+    stock = np.full(60, 100.0)
+    balanced = stock_and_flow(scale.forward(stock), np.full(60, 10.0), scale, 14, period_days=1, window=7,
+                              damping=0.9)
+    assert scale.inverse(balanced) == pytest.approx(np.full(14, 100.0))
+    # Admissions doubling from 10 to 20 over the last week while the stock has not moved yet: it rises.
+    arrivals = np.concatenate([np.full(53, 10.0), np.linspace(10.0, 20.0, 7)])
+    rising = scale.inverse(stock_and_flow(scale.forward(stock), arrivals, scale, 14, period_days=1, window=7,
+                                          damping=0.9))
+    assert rising[0] > 100.0 and np.all(np.diff(rising) > 0)
+    # By hand: the stock did not change over the last 28 days, so all that arrived left: r = arrivals / (28 x
+    # 100); the first day ahead keeps 100 (1 - r) and adds the first projected arrival.
+    came = arrivals[-28:].sum()
+    r = came / (28 * 100.0)
+    trend = np.expm1(local_trend(np.log1p(pd.Series(arrivals).rolling(7, min_periods=1).mean().to_numpy()), 7, 0.9,
+                                 14))
+    assert rising[0] == pytest.approx(100.0 * (1 - r) + trend[0])
+
+
+def test_stock_and_flow_without_arrivals_is_flat() -> None:
+    scale = Scale(log=True)
+    level = scale.forward(np.linspace(80.0, 100.0, 60))
+    flat = stock_and_flow(level, np.full(60, np.nan), scale, 7, period_days=1, window=7, damping=0.9)
+    assert flat == pytest.approx(np.full(7, level[-1]))
