@@ -86,7 +86,7 @@ class Series:
     def future_dates(self, horizon: int) -> pd.DatetimeIndex:
         """The ``horizon`` period ends after the last date."""
         step = pd.Timedelta(days=self.period_days)
-        return pd.DatetimeIndex([self.dates[-1] + step * (h + 1) for h in range(horizon)])
+        return pd.date_range(self.dates[-1] + step, periods=horizon, freq=step)
 
 
 def regular_series(

@@ -176,18 +176,18 @@ class Distribution:
 
 
 def _weights(
-    names: Sequence[str], errors: Mapping[str, FloatArray], horizon: int, width: int, config: EnsembleConfig,
-    ages: FloatArray,
+    names: Sequence[str], errors: FloatArray, horizon: int, width: int, config: EnsembleConfig, ages: FloatArray,
 ) -> FloatArray:
     """Weights (members x horizon) from each member's past mean absolute level error near each horizon.
 
-    ``ages`` weighs each past origin's errors in that mean (:func:`age_weights`).
+    ``errors`` is members x past origins x horizon; ``ages`` weighs each past origin's errors in that mean
+    (:func:`age_weights`).
 
     A horizon without enough errors yet takes the weights of the horizon before it; equal weights when
     there is no history at all.
     """
     weights = np.full((len(names), horizon), 1.0 / len(names))
-    accuracy = np.array([_mean_abs_error(errors[name], width, ages, config.min_errors) for name in names])
+    accuracy = _mean_abs_error(errors, width, ages, config.min_errors)
     accuracy = 1.0 / np.maximum(accuracy, 1e-9) ** config.weight_power
     for h in range(horizon):
         if np.isnan(accuracy[:, h]).any():
@@ -200,18 +200,23 @@ def _weights(
 
 def _mean_abs_error(errors: FloatArray, width: int, ages: FloatArray, min_errors: int) -> FloatArray:
     """Per horizon, the mean absolute error over the horizons within ``width``, each origin's errors
-    weighted by ``ages``; NaN where fewer than ``min_errors`` errors are known (window sums, no loop)."""
+    weighted by ``ages``; NaN where fewer than ``min_errors`` errors are known (window sums, no loop).
+
+    ``errors`` is past origins x horizon, or members x past origins x horizon (then one row per member).
+    """
     known = ~np.isnan(errors)
-    weighted = np.where(known, np.abs(np.nan_to_num(errors)), 0.0) * ages[:, None]
+    by_origin = ages[:, None]
+    weighted = np.where(known, np.abs(np.nan_to_num(errors)), 0.0) * by_origin
 
     def window_sums(columns: FloatArray) -> FloatArray:
-        total = np.concatenate([[0.0], np.cumsum(columns)])
-        h = np.arange(columns.size)
-        return np.asarray(total[np.minimum(h + width + 1, columns.size)] - total[np.maximum(h - width, 0)])
+        total = np.concatenate([np.zeros((*columns.shape[:-1], 1)), np.cumsum(columns, axis=-1)], axis=-1)
+        h = np.arange(columns.shape[-1])
+        upper, lower = np.minimum(h + width + 1, columns.shape[-1]), np.maximum(h - width, 0)
+        return np.asarray(total[..., upper] - total[..., lower])
 
-    count = window_sums(known.sum(axis=0).astype(np.float64))
-    mass = window_sums((known * ages[:, None]).sum(axis=0))
-    error = window_sums(weighted.sum(axis=0))
+    count = window_sums(known.sum(axis=-2).astype(np.float64))
+    mass = window_sums((known * by_origin).sum(axis=-2))
+    error = window_sums(weighted.sum(axis=-2))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = error / mass
     return np.asarray(np.where(count >= min_errors, mean, np.nan), dtype=np.float64)
@@ -265,19 +270,14 @@ def forecast_distribution(
     past = [p for p in history if p.origin < projection.origin and set(names) <= set(p.members)]
     past = sorted(past, key=lambda p: p.origin)[-config.calibration_origins:]
     actual = _realised_after(series, realised_levels(series, state.scale), [p.origin for p in past], horizon)
-    member_errors = {
-        name: actual - np.array([p.members[name] for p in past]).reshape(len(past), horizon) for name in names
-    }
+    # Level paths of every member at every past origin: members x origins x horizon.
+    paths = np.array([[p.members[name] for p in past] for name in names]).reshape(len(names), len(past), horizon)
     # The pool spans +-3 days: neighbouring days for daily data, each week on its own for weekly data.
     width = config.pool // series.period_days
     ages = age_weights(projection.origin, [p.origin for p in past], config.error_halflife_weeks)
-    weights = _weights(names, member_errors, horizon, width, config, ages)
-    combined = np.sum([weights[i] * projection.members[name] for i, name in enumerate(names)], axis=0)
-    past_combined = np.sum(
-        [weights[i] * np.array([p.members[name] for p in past]).reshape(len(past), horizon)
-         for i, name in enumerate(names)],
-        axis=0,
-    )
+    weights = _weights(names, actual[None, :, :] - paths, horizon, width, config, ages)
+    combined = np.sum(weights * np.array([projection.members[name] for name in names]), axis=0)
+    past_combined = np.sum(weights[:, None, :] * paths, axis=0)
     scale_past = np.array([p.volatility for p in past]) ** config.volatility_power
     errors = (actual - past_combined) / (scale_past[:, None] if len(past) else 1.0)
     scale_now = projection.volatility**config.volatility_power
@@ -287,6 +287,7 @@ def forecast_distribution(
     days = weekdays(future)
     quantiles = np.full((horizon, LEVELS.size), np.nan)
     used = []
+    drawn: list[FloatArray] = []
     wanted = range(horizon) if horizons is None else sorted(h - 1 for h in horizons if 1 <= h <= horizon)
     draws = config.samples if samples is None else samples
     for h in wanted:
@@ -298,7 +299,7 @@ def forecast_distribution(
         # epidemic (under-forecasting a rise) misleads in the next; centring scored better at every daily
         # horizon of the SpF admissions backtest and on average for occupancy.
         pool = pool - weighted_quantile(pool, pool_weights, 0.5)
-        level = combined[h] + rng.choice(pool, size=draws, p=pool_weights / pool_weights.sum()) * scale_now
+        level = combined[h] + _weighted_draws(rng, pool, pool_weights, draws) * scale_now
         mean = state.scale.inverse(level + state.holiday_effect[h])
         if series.freq == "D":
             mean = state.profile.apply(mean, np.full(mean.shape, days[h]))
@@ -307,12 +308,20 @@ def forecast_distribution(
             values = np.maximum(values, 0.0)
         if series.upper_bound is not None:
             values = np.minimum(values, series.upper_bound)
-        quantiles[h] = np.quantile(values, LEVELS)
+        drawn.append(values)
+    if drawn:
+        quantiles[list(wanted)] = np.quantile(np.array(drawn), LEVELS, axis=1).T
     return Distribution(
         quantiles=quantiles,
         weights={name: np.round(weights[i], 4).tolist() for i, name in enumerate(names)},
         errors_used=used,
     )
+
+
+def _weighted_draws(rng: np.random.Generator, values: FloatArray, weights: FloatArray, size: int) -> FloatArray:
+    """``rng.choice(values, size, p=weights / weights.sum())`` without its checks (the same draws, faster)."""
+    cdf = np.cumsum(weights)
+    return np.asarray(values[np.searchsorted(cdf / cdf[-1], rng.random(size), side="right")], dtype=np.float64)
 
 
 def _realised_after(series: Series, realised: FloatArray, origins: Sequence[pd.Timestamp], horizon: int) -> FloatArray:

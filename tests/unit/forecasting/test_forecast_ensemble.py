@@ -97,3 +97,24 @@ def test_mean_absolute_error_over_neighbouring_horizons_weighted_by_age() -> Non
     assert mean[1] == pytest.approx(6.5 / 3.0)
     # Horizon 3 pools 2-3: two errors only, fewer than needed.
     assert np.isnan(mean[2])
+
+
+def test_mean_absolute_error_of_several_members_at_once() -> None:
+    from forecasting.ensemble import _mean_abs_error
+
+    rng = np.random.default_rng(4)
+    errors = rng.normal(size=(3, 12, 10))
+    errors[1, 2:5, 3] = np.nan
+    ages = rng.uniform(0.2, 1.0, 12)
+    stacked = _mean_abs_error(errors, 2, ages, min_errors=20)
+    for member in range(3):
+        assert np.allclose(stacked[member], _mean_abs_error(errors[member], 2, ages, min_errors=20), equal_nan=True)
+
+
+def test_weighted_draws_are_those_of_numpy_choice() -> None:
+    from forecasting.ensemble import _weighted_draws
+
+    values, weights = np.array([-1.0, 0.5, 2.0, 7.0]), np.array([0.1, 2.0, 0.7, 0.2])
+    ours = _weighted_draws(np.random.default_rng(9), values, weights, 500)
+    theirs = np.random.default_rng(9).choice(values, size=500, p=weights / weights.sum())
+    assert np.array_equal(ours, theirs)
