@@ -18,11 +18,8 @@ at the end. Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -30,6 +27,7 @@ import pandas as pd
 import psycopg
 
 from benchmarks.forecast_results import machine_line, record
+from benchmarks.scratch import scratch_database
 from forecasting.dataset import Series
 from forecasting.ensemble import MODEL_NAME, MODEL_VERSION
 from forecasting.jobs import RunSummary, engine_config, forecast_and_store, load_history
@@ -37,28 +35,10 @@ from forecasting.pool import default_workers
 from forecasting.prospective import StoredForecast, prospective_skill
 from synopse.config import ForecastSettings
 from synopse.db import forecasts as db
-from synopse.db.migrate import migrate
 from synopse.domain.forecasts import QUANTILE_LEVELS, Metric, RunStatus, Scope, SeriesKey
 
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 WEEKLY = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.8, 0.85])
 DAYS = 3 * 365
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    admin = os.environ.get("SYNOPSE_BENCH_PG_DSN", DEFAULT_PG)
-    name = f"bench_forecast_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated name, not input
-    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            migrate(conn)
-        yield dsn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, db.Capacity]]:
@@ -144,7 +124,7 @@ def main() -> None:
              f"{settings.horizon_days} days, 23 quantiles, {args.workers} worker processes, scores after the run "
              f"over {settings.score_origins} origins"]
     config = engine_config(settings)
-    with scratch_database() as dsn:
+    with scratch_database("bench_forecast", seed=False) as dsn:
         days = [(series, end)]
         for _ in range(3):
             days.append((next_day(days[-1][0]), days[-1][1] + timedelta(days=1)))

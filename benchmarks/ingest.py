@@ -44,9 +44,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from benchmarks.scratch import admin_dsn, scratch_database
 from synopse.config import Settings, StreamsSettings
-from synopse.db.migrate import migrate
-from synopse.db.reference import seed_territory
 from synopse.domain.codes import INDICATOR_RANGES, INDICATOR_UNITS, AgeBand, ReasonCategory
 from synopse.domain.events import Admission
 from synopse.domain.territory import FACILITIES, STATIONS
@@ -57,7 +56,6 @@ from synopse.runtime.ports import find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 # Generous: the slowest phase seen on a loaded 2-core machine drains in well under two minutes.
 DRAIN_TIMEOUT_S = 600.0
@@ -126,24 +124,6 @@ def broker() -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker(find_free_port(), log_path=Path(tmp) / "tansu.log") as b:
         yield b.bootstrap_servers
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    admin = os.environ.get("SYNOPSE_BENCH_PG_DSN", DEFAULT_PG)
-    name = f"synopse_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated name, not input
-    dsn = psycopg.conninfo.make_conninfo(admin, dbname=name)
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            migrate(conn)
-        with psycopg.connect(dsn) as conn:
-            seed_territory(conn)
-        yield dsn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def empty_tables(dsn: str) -> None:
@@ -512,7 +492,7 @@ def main() -> None:
     load_before = os.getloadavg()
     out = Figures([])
     phases = {"envelopes": phase_envelopes, "singles": phase_singles, "latency": phase_latency, "soak": phase_soak}
-    with broker() as bootstrap, scratch_database() as dsn:
+    with broker() as bootstrap, scratch_database("synopse_bench") as dsn:
         for name in args.only:
             phases[name](bootstrap, dsn, args, out)
     load_after = os.getloadavg()
@@ -527,7 +507,7 @@ SECTION = "## Ingestion (`ingest.py`)"
 
 def record(lines: list[str], phases: str) -> None:
     """Add an entry at the end of this benchmark's section of RESULTS.md (other sections stay as they are)."""
-    with psycopg.connect(os.environ.get("SYNOPSE_BENCH_PG_DSN", DEFAULT_PG)) as conn:
+    with psycopg.connect(admin_dsn()) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
