@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from synopse.domain.forecasts import SeriesStatus
 log = logging.getLogger(__name__)
 
 BASELINE_MODEL = "hub-baseline"
+NOT_CALIBRATED = "not calibrated yet"
 # History the main model needs at an origin, in days: two weeks for the local trends, the weekday profile
 # and the noise want more, and Prophet's weekly seasonality at least two weeks. Weekly data: half a year.
 MIN_HISTORY_DAYS = 42
@@ -187,7 +188,7 @@ def finish(
     try:
         distribution = forecast_distribution(series, projection, state, past, config.ensemble)
     except NotCalibrated as exc:
-        return baseline_outcome(series, horizon, f"not calibrated yet: {exc}", started)
+        return baseline_outcome(series, horizon, f"{NOT_CALIBRATED}: {exc}", started)
     parameters: dict[str, Any] = {
         "period_days": series.period_days,
         "model": MODEL_NAME,
@@ -244,4 +245,19 @@ def forecast_series(
         log.warning("main model failed, baseline used", extra={"error": repr(exc)[:300]})
         return baseline_outcome(series, config.ensemble.horizon, f"main model failed: {exc!r}"[:500], started), []
     outcome = finish(series, projection, state, known, config, started=started)
+    # Too few past errors yet (a short horizon gives few per origin): rather than publish the baseline, fit
+    # the weeks left now, one at a time, until the forecast can be calibrated.
+    one_more = replace(config, backfill_per_run=1)
+    while outcome.status is not SeriesStatus.OK and (outcome.reason or "").startswith(NOT_CALIBRATED):
+        extra = origins_to_backfill(series, origin, one_more, known)
+        if not extra or readiness(series.until(extra[0]), config)[0] is not Readiness.MAIN:
+            break
+        try:
+            past, _ = project(series, extra[0], config)
+        except Exception as exc:
+            log.warning("main model failed on a calibration origin", extra={"error": repr(exc)[:300]})
+            break
+        known[extra[0]] = past
+        computed.append(past)
+        outcome = finish(series, projection, state, known, config, started=started)
     return outcome, [*computed, projection] if outcome.status is SeriesStatus.OK else computed

@@ -122,3 +122,16 @@ def test_beds_with_their_admissions_are_also_projected_as_stock_and_flow() -> No
     surged, _ = forecast_series(surge, config)
     assert surged.quantiles is not None and outcome.quantiles is not None
     assert surged.quantiles[6, MEDIAN_INDEX] > outcome.quantiles[6, MEDIAN_INDEX] * 1.05
+
+
+def test_a_first_run_fits_more_weeks_when_too_few_errors_calibrate_a_short_horizon() -> None:
+    # A week ahead: each calibration origin gives at most 7 errors, and the newest only 4 (its last days'
+    # weekly level is not known yet): 3 origins give 18 < 20. The engine fits a fourth rather than fall back.
+    config = replace(CONFIG, ensemble=replace(CONFIG.ensemble, horizon=7, use_prophet=False), backfill_origins=5)
+    outcome, projections = forecast_series(admissions(days=70), config)
+    assert outcome.status is SeriesStatus.OK, outcome.reason
+    assert outcome.parameters["calibration"]["origins"] == 4 and len(projections) == 5
+    # Only what the calibration needs: with 28 days ahead the 3 origins of a first run are enough.
+    _, projections = forecast_series(admissions(days=70), replace(config, ensemble=replace(config.ensemble,
+                                                                                            horizon=28)))
+    assert len(projections) == 4
