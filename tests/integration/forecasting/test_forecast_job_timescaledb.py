@@ -40,7 +40,8 @@ def test_a_run_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) 
         run = db.get_run(conn, summary.run_id)
         assert run is not None and run.status in ("succeeded", "partial") and run.origin_date == date(2026, 3, 1)
         outcomes = {(s.metric, s.scope_id): s for s in db.series_runs(conn, run.run_id)}
-        assert outcomes[("bed_occupancy", "hp-confluent")].status == "ok", outcomes[("bed_occupancy", "hp-confluent")].reason
+        beds = outcomes[("bed_occupancy", "hp-confluent")]
+        assert beds.status == "ok", beds.reason
         assert outcomes[("admissions", "sante-atlantique")].reason == (
             "short history: 9 days < 42 needed by the main model")
         rows = db.forecast_rows(conn, run.run_id, "bed_occupancy", "facility", "hp-confluent")
