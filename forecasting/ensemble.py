@@ -150,9 +150,11 @@ def project_levels(series: Series, config: EnsembleConfig, *, with_prophet: bool
         else:
             members[spec.name] = local_trend(level, spec.window, spec.damping, horizon)
     if series.inflow is not None and scale.log:
+        # Admissions ahead follow the first damped trend member's settings (a week, damped 0.9 a day).
         trend = next(spec for spec in config.members(series.freq) if spec.damping is not None)
+        damping = trend.damping if trend.damping is not None else 1.0
         members[FLOW] = stock_and_flow(level, series.inflow, scale, horizon, period_days=series.period_days,
-                                       window=trend.window, damping=trend.damping or 1.0)
+                                       window=trend.window, damping=damping)
     holiday_effect = np.zeros(horizon)
     parameters = None
     if config.use_prophet if with_prophet is None else with_prophet:
