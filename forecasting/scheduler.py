@@ -26,8 +26,9 @@ from synopse.errors import DataUnavailableError, SynopseError
 
 log = logging.getLogger(__name__)
 
-# The simulator of `synopse up` writes its two weeks of history in about a minute: a first look after 90 s
-# forecasts from all of it; until the store has data, it looks again every 90 s.
+# The simulator of `synopse up` writes its 13 weeks of history in about 70 s: a first look after 90 s
+# forecasts from all of it (on a slower machine, the next look sees the newer complete day and runs again);
+# until the store has data, it looks again every 90 s.
 FIRST_CHECK_DELAY_S = 90.0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from simulator.run import Progress, run_simulation
-from simulator.scenario import scenario_for
+from simulator.scenario import DEFAULT_BACKFILL, scenario_for
 from synopse.config import Settings
 from synopse.errors import ConfigurationError
 
@@ -18,7 +18,7 @@ def simulate_command(
     settings: Settings,
     *,
     seed: int = 44,
-    backfill_days: float = 14,
+    backfill_days: float = DEFAULT_BACKFILL.days,
     speed: float = 1.0,
     until: datetime | None = None,
     topic_prefix: str | None = None,

@@ -20,7 +20,9 @@ from synopse.domain.events import UtcDatetime
 
 # Demo defaults, all relative to the reference instant (the run's "now").
 DEFAULT_SEED = 44
-DEFAULT_BACKFILL = timedelta(days=14)  # two weeks of history: the wave's rise and a full weekly pattern twice
+# 13 weeks of history: the wave's rise, and the 6 weeks the forecasting model needs before an origin plus 7
+# weekly calibration origins, so that the demo's first forecasts are the main model's (not the baseline's).
+DEFAULT_BACKFILL = timedelta(days=91)
 # The demo replays a mid-July (day 197) whatever the real date, so that a heat wave is plausible and the
 # seasonal curves (temperature, pollen, winter viruses at their low) agree with it: like July 2022, when a
 # summer COVID-19 wave, heat waves and ozone/particle episodes came together.

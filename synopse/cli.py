@@ -113,7 +113,7 @@ def simulate(
         int | None, typer.Option(help="Same seed, same events. Default 44 (SYNOPSE_SIMULATOR__SEED).")
     ] = None,
     backfill_days: Annotated[
-        float | None, typer.Option(help="Days of history generated at once before going live. Default 14.")
+        float | None, typer.Option(help="Days of history generated at once before going live. Default 91.")
     ] = None,
     speed: Annotated[
         float | None, typer.Option(help="Simulated seconds per real second in the live phase. Default 1 (real time).")
