@@ -1,9 +1,10 @@
 """Benchmark of a forecast refresh: 1,000 series of three years of daily data, fitted, calibrated and stored.
 
 Builds synthetic daily series (counts with a weekly pattern, epidemic waves and different levels; a tenth
-are bed occupancy against a capacity), then times what a run does after reading the series: every series
-in the process pool (Prophet and the simple members, calibration, 23 quantiles, recent skill), and the
-writes of forecasts, capacity projections, scores and projections in a scratch database. Four days:
+are bed occupancy against a capacity, with their admissions), then times what a run does after reading the
+series: every series in the process pool (Prophet and the simple members, calibration, 23 quantiles,
+recent skill), and the writes of forecasts, capacity projections, scores and projections in a scratch
+database. Four days:
 
 - *first run*: nothing stored yet, each series fits 3 of its 8 calibration origins too (every other week);
 - *second* and *third run*: the next days, the weeks left are fitted (3, then 2);
@@ -60,11 +61,13 @@ def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Se
             key = SeriesKey(Metric.BED_OCCUPANCY, Scope.FACILITY, f"bench-{i:04d}")
             capacity[key] = db.Capacity("facility", key.scope_id, float(beds), "snapshots")
             bound: float | None = beds * 1.2
+            # Its admissions (a sixth of the beds a day), as the platform pairs them: the stock-and-flow member.
+            inflow: np.ndarray | None = rng.poisson(level * waves * yearly).astype(float)
         else:
             values = rng.poisson(level * waves * yearly * WEEKLY[dates.day_of_week]).astype(float)
             key = SeriesKey(Metric.ADMISSIONS, Scope.FACILITY, f"bench-{i:04d}")
-            bound = None
-        series[key] = Series(dates, values.astype(float), "D", {}, bound, counts=True)
+            bound, inflow = None, None
+        series[key] = Series(dates, values.astype(float), "D", {}, bound, counts=True, inflow=inflow)
     return series, capacity
 
 
@@ -106,7 +109,8 @@ def prospective_cost(series: dict[SeriesKey, Series], settings: ForecastSettings
 def next_day(series: dict[SeriesKey, Series]) -> dict[SeriesKey, Series]:
     """The same series one day later (the new day repeats the value of a week before)."""
     return {key: Series(pd.DatetimeIndex(s.dates.append(pd.DatetimeIndex([s.dates[-1] + pd.Timedelta(days=1)]))),
-                        np.append(s.values, s.values[-7]), "D", {}, s.upper_bound, counts=True)
+                        np.append(s.values, s.values[-7]), "D", {}, s.upper_bound, counts=True,
+                        inflow=None if s.inflow is None else np.append(s.inflow, s.inflow[-7]))
             for key, s in series.items()}
 
 
@@ -120,9 +124,9 @@ def main() -> None:
     end = date(2026, 3, 1)
     series, capacity = synthetic(args.series, end)
     lines = [machine_line(), "",
-             f"- {len(series)} series of {DAYS + 31} days ({len(capacity)} bed occupancy with a capacity), horizon "
-             f"{settings.horizon_days} days, 23 quantiles, {args.workers} worker processes, scores after the run "
-             f"over {settings.score_origins} origins"]
+             f"- {len(series)} series of {DAYS + 31} days ({len(capacity)} bed occupancy with a capacity and "
+             f"their admissions), horizon {settings.horizon_days} days, 23 quantiles, {args.workers} worker "
+             f"processes, scores after the run over {settings.score_origins} origins"]
     config = engine_config(settings)
     with scratch_database("bench_forecast", seed=False) as dsn:
         days = [(series, end)]
