@@ -113,21 +113,25 @@ def build_series(
         metric_start[key.metric] = min(metric_start.get(key.metric, first), first)
     series: dict[SeriesKey, Series] = {}
 
+    def first_day(key: SeriesKey) -> date:
+        if key.scope is Scope.FACILITY or key.metric is Metric.BED_OCCUPANCY:
+            return min(by_key[key])
+        return metric_start[key.metric]
+
     def counted(key: SeriesKey, days: pd.DatetimeIndex) -> FloatArray:
         """Counts of ``key`` on ``days``: zero on a day without a row from its first day, missing before."""
-        values = by_key.get(key, {})
-        start = min(values) if key.scope is Scope.FACILITY else metric_start.get(key.metric)
-        return np.array([values.get(day.date(), 0.0) if start is not None and day.date() >= start else np.nan
-                         for day in days], dtype=np.float64)
+        values, start = by_key[key], first_day(key)
+        return np.array([values.get(day.date(), 0.0) if day.date() >= start else np.nan for day in days],
+                        dtype=np.float64)
 
     for key, values in sorted(by_key.items()):
         is_count = key.metric is not Metric.BED_OCCUPANCY
-        start = min(values) if (key.scope is Scope.FACILITY or not is_count) else metric_start[key.metric]
+        start = first_day(key)
         if start > origin:
             continue
         days = pd.date_range(start, origin, freq="D")
-        filler = 0.0 if is_count else np.nan
-        data = np.array([values.get(day.date(), filler) for day in days], dtype=np.float64)
+        data = counted(key, days) if is_count else np.array([values.get(day.date(), np.nan) for day in days],
+                                                            dtype=np.float64)
         inflow = None
         admissions = SeriesKey(Metric.ADMISSIONS, key.scope, key.scope_id)
         if not is_count and key.scope is not Scope.COMMUNE and admissions in by_key:
