@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from benchmarks import results_file
 from benchmarks.scratch import admin_dsn, scratch_database
 from synopse.config import Settings, StreamsSettings
 from synopse.domain.codes import INDICATOR_RANGES, INDICATOR_UNITS, AgeBand, ReasonCategory
@@ -55,7 +55,6 @@ from synopse.runtime.broker import EmbeddedBroker
 from synopse.runtime.ports import find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 # Generous: the slowest phase seen on a loaded 2-core machine drains in well under two minutes.
 DRAIN_TIMEOUT_S = 600.0
@@ -486,7 +485,7 @@ def main() -> None:
     parser.add_argument("--soak-rate", type=float, default=5000.0)
     parser.add_argument("--only", nargs="+", choices=["envelopes", "singles", "latency", "soak"],
                         default=["envelopes", "singles", "latency"])
-    parser.add_argument("--record", action="store_true", help=f"append the figures to {RESULTS.name}")
+    parser.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -509,23 +508,11 @@ def record(lines: list[str], phases: str) -> None:
     """Add an entry at the end of this benchmark's section of RESULTS.md (other sections stay as they are)."""
     with psycopg.connect(admin_dsn()) as conn:
         row = conn.execute("SHOW server_version").fetchone()
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python {platform.python_version()}"
-    entry = (
-        f"\n### ingest.py ({phases}) — {stamp}\n\n"
-        f"Machine: {machine}; PostgreSQL {row[0] if row else '?'}; embedded tansu broker; broker, database, "
-        "producer and workers all on this machine, shared with other engineers' jobs.\n\n"
-        + "".join(f"- {line}\n" for line in lines)
-    )
-    text = RESULTS.read_text()
-    start = text.find(SECTION)
-    if start < 0:
-        RESULTS.write_text(text.rstrip() + f"\n\n{SECTION}\n" + entry)
-        return
-    end = text.find("\n## ", start + len(SECTION))
-    end = len(text) if end < 0 else end
-    RESULTS.write_text(text[:end].rstrip() + "\n" + entry + text[end:])
-
+    machine = results_file.machine_line(f"PostgreSQL {row[0] if row else '?'}, embedded tansu broker")
+    results_file.record(SECTION, f"ingest.py ({phases})", [
+        machine + " Broker, database, producer and workers all on this machine.", "",
+        *(f"- {line}" for line in lines),
+    ])
 
 if __name__ == "__main__":
     main()

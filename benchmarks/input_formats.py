@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import results_file  # noqa: E402
 from streams.formats.fhir import decode_fhir_encounter  # noqa: E402
 from streams.formats.hl7v2 import decode_hl7v2  # noqa: E402
 from streams.formats.opendata import (  # noqa: E402
@@ -37,7 +35,6 @@ from tests.unit.streams_formats.hl7_samples import adt  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 KEY = b"benchmark-key-0123456789abcdef-0123"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
 SECTION = "## Input formats (`input_formats.py`)"
 
 
@@ -88,22 +85,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--record", action="store_true", help="append the figures to RESULTS.md")
     args = parser.parse_args()
-    load = os.getloadavg()[0]
     lines = [
-        f"### input_formats.py — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
-        f"{platform.python_version()}; one core used; load average at start {load:.2f} (machine shared).",
+        results_file.machine_line() + " One core used.",
         "",
         *decoders(args.messages),
         *open_data(),
     ]
     print("\n".join(lines))
     if args.record:
-        text = RESULTS.read_text(encoding="utf-8")
-        if SECTION not in text:
-            text = text.rstrip("\n") + f"\n\n{SECTION}\n"
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        results_file.record(SECTION, "input_formats.py", lines)
 
 
 if __name__ == "__main__":
