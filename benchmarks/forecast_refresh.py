@@ -35,6 +35,7 @@ from forecasting.jobs import RunSummary, engine_config, forecast_and_store, load
 from forecasting.pool import default_workers
 from forecasting.prospective import StoredForecast, prospective_skill
 from synopse.config import ForecastSettings
+from synopse.db import forecast_inputs as inputs
 from synopse.db import forecasts as db
 from synopse.domain.forecasts import QUANTILE_LEVELS, Metric, RunStatus, Scope, SeriesKey
 
@@ -42,13 +43,15 @@ WEEKLY = np.array([1.15, 1.1, 1.05, 1.05, 1.0, 0.8, 0.85])
 DAYS = 3 * 365
 
 
-def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, db.Capacity]]:
+def synthetic(
+    count: int, end: date, seed: int = 44
+) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, inputs.Capacity]]:
     """``count`` daily series of three years ending on ``end`` (seeded: the same every time)."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range(end - timedelta(days=DAYS + 30), end, freq="D")
     t = np.arange(len(dates))
     series: dict[SeriesKey, Series] = {}
-    capacity: dict[SeriesKey, db.Capacity] = {}
+    capacity: dict[SeriesKey, inputs.Capacity] = {}
     for i in range(count):
         level = float(np.exp(rng.uniform(np.log(2), np.log(300))))
         waves = 1 + sum(rng.uniform(0.2, 0.8) * np.exp(-0.5 * ((t - rng.uniform(0, len(t))) / rng.uniform(10, 40)) ** 2)
@@ -59,7 +62,7 @@ def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Se
             beds = round(level * 8)
             values = np.minimum(level * 6 * waves * yearly + rng.normal(0, 2, len(t)), beds * 1.1).round()
             key = SeriesKey(Metric.BED_OCCUPANCY, Scope.FACILITY, f"bench-{i:04d}")
-            capacity[key] = db.Capacity("facility", key.scope_id, float(beds), "snapshots")
+            capacity[key] = inputs.Capacity("facility", key.scope_id, float(beds), "snapshots")
             bound: float | None = beds * 1.2
             # Its admissions (a sixth of the beds a day), as the platform pairs them: the stock-and-flow member.
             inflow: np.ndarray | None = rng.poisson(level * waves * yearly).astype(float)
@@ -71,7 +74,7 @@ def synthetic(count: int, end: date, seed: int = 44) -> tuple[dict[SeriesKey, Se
     return series, capacity
 
 
-def timed_run(dsn: str, series: dict[SeriesKey, Series], capacity: dict[SeriesKey, db.Capacity], origin: date,
+def timed_run(dsn: str, series: dict[SeriesKey, Series], capacity: dict[SeriesKey, inputs.Capacity], origin: date,
               settings: ForecastSettings) -> tuple[RunSummary, float]:
     config = engine_config(settings)
     with psycopg.connect(dsn) as conn:

@@ -1,10 +1,10 @@
 """The forecasting job: every series that matters, fitted in parallel, stored with its run record, scored.
 
-Boundary: reads the daily series from the store's aggregates (``synopse.db.forecasts``), runs the engine
-per series in a process pool with a time limit per series, and writes the run, the forecasts (23
-quantiles), the capacity projections, the scores (``backtest``: the current model at past origins;
-``prospective``: the forecasts earlier runs published, once observed) and the level projections that
-calibrate later runs.
+Boundary: reads the daily series from the store's aggregates (``synopse.db.forecast_inputs``), runs the
+engine per series in a process pool with a time limit per series, and writes (``synopse.db.forecasts``) the
+run, the forecasts (23 quantiles), the capacity projections, the scores (``backtest``: the current model at
+past origins; ``prospective``: the forecasts earlier runs published, once observed) and the level
+projections that calibrate later runs.
 The run record is committed first ("running") and finished last, so a crash leaves a visible trace; a
 failed run is never read as the latest forecast.
 """
@@ -33,6 +33,7 @@ from forecasting.prophet_model import ProphetConfig
 from forecasting.prospective import StoredForecast, prospective_skill
 from forecasting.scores import FloatArray, HorizonScore
 from synopse.config import ForecastSettings, Settings
+from synopse.db import forecast_inputs as inputs
 from synopse.db import forecasts as db
 from synopse.db.connection import connect
 from synopse.db.forecast_history import past_forecasts
@@ -74,25 +75,25 @@ def engine_config(settings: ForecastSettings) -> EngineConfig:
 
 def load_series(
     conn: Connection[Any], origin: date, settings: ForecastSettings
-) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, db.Capacity]]:
+) -> tuple[dict[SeriesKey, Series], dict[SeriesKey, inputs.Capacity]]:
     """Every series with data in the window, up to ``origin`` (the last complete local day), and capacities."""
     since = origin - timedelta(days=settings.history_days - 1)
-    rows = [*db.daily_counts(conn, Metric.ADMISSIONS, since, origin), *db.daily_counts(conn, Metric.ED_VISITS,
-                                                                                        since, origin)]
-    occupancy = db.daily_occupancy(conn, since, origin)
-    environment = db.daily_environment(conn, settings.regressor_names, since, origin) if settings.regressor_names \
-        else {}
-    as_of = db.local_midnight(origin + timedelta(days=1))
-    capacity = {SeriesKey(Metric.BED_OCCUPANCY, Scope(c.scope), c.scope_id): c for c in db.capacities(conn, as_of)}
+    rows = [*inputs.daily_counts(conn, Metric.ADMISSIONS, since, origin),
+            *inputs.daily_counts(conn, Metric.ED_VISITS, since, origin)]
+    occupancy = inputs.daily_occupancy(conn, since, origin)
+    environment = inputs.daily_environment(conn, settings.regressor_names, since, origin) \
+        if settings.regressor_names else {}
+    as_of = inputs.local_midnight(origin + timedelta(days=1))
+    capacity = {SeriesKey(Metric.BED_OCCUPANCY, Scope(c.scope), c.scope_id): c for c in inputs.capacities(conn, as_of)}
     return build_series(rows, occupancy, environment, origin, capacity, settings.occupancy_bound_ratio), capacity
 
 
 def build_series(
-    counts: list[db.DailyValue],
-    occupancy: list[db.DailyValue],
+    counts: list[inputs.DailyValue],
+    occupancy: list[inputs.DailyValue],
     environment: Mapping[str, Mapping[date, float]],
     origin: date,
-    capacity: Mapping[SeriesKey, db.Capacity],
+    capacity: Mapping[SeriesKey, inputs.Capacity],
     bound_ratio: float,
 ) -> dict[SeriesKey, Series]:
     """Regular daily series from store rows.
@@ -198,7 +199,7 @@ class RunSummary:
 
 def origin_for(as_of: datetime) -> date:
     """The last complete local day before ``as_of``."""
-    return as_of.astimezone(db.LOCAL_TZ).date() - timedelta(days=1)
+    return as_of.astimezone(inputs.LOCAL_TZ).date() - timedelta(days=1)
 
 
 def run_forecasts(
@@ -224,7 +225,7 @@ def run_forecasts(
     fs = settings.forecast
     config = engine_config(fs)
     started = time.perf_counter()
-    cutoff = as_of or db.data_cutoff(conn)
+    cutoff = as_of or inputs.data_cutoff(conn)
     if cutoff is None:
         raise DataUnavailableError("no data in the store yet: nothing to forecast from")
     origin = origin_for(cutoff)
@@ -270,7 +271,7 @@ def forecast_and_store(
     conn: Connection[Any],
     run_id: uuid.UUID,
     series: Mapping[SeriesKey, Series],
-    capacity: Mapping[SeriesKey, db.Capacity],
+    capacity: Mapping[SeriesKey, inputs.Capacity],
     history: Mapping[SeriesKey, dict[pd.Timestamp, Projection]],
     fs: ForecastSettings,
     config: EngineConfig,
@@ -356,7 +357,7 @@ def load_history(conn: Connection[Any], origin: date, config: EngineConfig) -> d
 
 def _write(
     conn: Connection[Any], run_id: uuid.UUID, results: list[SeriesResult], series: Mapping[SeriesKey, Series],
-    capacity: Mapping[SeriesKey, db.Capacity], fs: ForecastSettings, summary: RunSummary,
+    capacity: Mapping[SeriesKey, inputs.Capacity], fs: ForecastSettings, summary: RunSummary,
 ) -> None:
     series_rows, forecast_rows, score_rows, projection_rows = [], [], [], []
     capacity_days, outlooks = [], []
@@ -416,7 +417,7 @@ def _score_fields(score: HorizonScore) -> dict[str, Any]:
 
 
 def _capacity_rows(
-    key: SeriesKey, outcome: Outcome, data: Series, capacity: db.Capacity, threshold: float
+    key: SeriesKey, outcome: Outcome, data: Series, capacity: inputs.Capacity, threshold: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     assert outcome.quantiles is not None  # noqa: S101 - checked by the caller
     projection = project_capacity(outcome.quantiles, capacity.beds, threshold)

@@ -20,6 +20,7 @@ from typing import Any
 
 from forecasting.jobs import RunSummary, origin_for, run_forecasts
 from synopse.config import Settings
+from synopse.db import forecast_inputs as inputs
 from synopse.db import forecasts as db
 from synopse.db.connection import connect
 from synopse.errors import DataUnavailableError, SynopseError
@@ -36,7 +37,7 @@ def due(settings: Settings, now: datetime | None = None) -> str | None:
     """Why a run is due now (``new_data`` or ``schedule``), or None when the latest run is current."""
     now = now or datetime.now(UTC)
     with connect(settings.dsn, connect_timeout_s=settings.db.connect_timeout_s) as conn:
-        cutoff = db.data_cutoff(conn)
+        cutoff = inputs.data_cutoff(conn)
         if cutoff is None:
             return None
         latest = db.latest_run(conn)

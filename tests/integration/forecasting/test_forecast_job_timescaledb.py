@@ -8,6 +8,7 @@ import pytest
 
 from forecasting.jobs import run_forecasts
 from synopse.config import Settings, TimescaleMode
+from synopse.db import forecast_inputs as inputs
 from synopse.db import forecasts as db
 from synopse.db.migrate import migrate
 from synopse.db.reference import seed_territory
@@ -28,10 +29,10 @@ def test_a_run_on_timescaledb(timescaledb_server: TimescaleServer, schema: str) 
         # Occupancy and a short series only: the daily series come from the continuous aggregates.
         load_activity(conn, [FacilityPlan("hp-confluent", "44109", 70, 6.0, occupied_beds=300.0, beds_total=386),
                              FacilityPlan("sante-atlantique", "44162", 9, 4.0)], END)
-        counts = db.daily_counts(conn, Metric.ADMISSIONS, date(2026, 2, 20), date(2026, 3, 1))
+        counts = inputs.daily_counts(conn, Metric.ADMISSIONS, date(2026, 2, 20), date(2026, 3, 1))
         assert {(c.scope, c.scope_id) for c in counts} >= {("facility", "hp-confluent"), ("territory", "all"),
                                                            ("commune", "44109"), ("facility", "sante-atlantique")}
-        capacity = {(c.scope, c.scope_id): c.beds for c in db.capacities(conn, END)}
+        capacity = {(c.scope, c.scope_id): c.beds for c in inputs.capacities(conn, END)}
         assert capacity[("facility", "hp-confluent")] == 386.0
 
         settings = Settings(forecast={"horizon_days": 7, "backfill_origins": 5, "workers": 2, "regressors": ""})
