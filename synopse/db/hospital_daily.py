@@ -8,12 +8,12 @@ forecasting and the dashboard read them. A re-delivered count leaves its row unt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from psycopg import AsyncConnection, Connection
 
-from synopse.db.ingest import WriteCounts
+from synopse.db.ingest import WriteCounts, record_freshness
 from synopse.domain.events import HospitalDailyCount, HospitalMeasure
 
 
@@ -58,27 +58,8 @@ async def store_hospital_daily(
     flags = [row[0] for row in await cursor.fetchall()]
     inserted = sum(1 for flag in flags if flag)
     counts = WriteCounts(inserted, len(flags) - inserted, len(events) - len(flags))
-    await _record_freshness(conn, topic, events)
+    await record_freshness(conn, topic, ((e.territory, e.occurred_at) for e in events))
     return counts
-
-
-async def _record_freshness(conn: AsyncConnection[Any], topic: str, events: Sequence[HospitalDailyCount]) -> None:
-    latest: dict[str, datetime] = {}
-    totals: dict[str, int] = {}
-    for event in events:
-        latest[event.territory] = max(latest.get(event.territory, event.occurred_at), event.occurred_at)
-        totals[event.territory] = totals.get(event.territory, 0) + 1
-    areas = list(latest)
-    now = datetime.now(UTC)
-    await conn.execute(
-        """INSERT INTO source_freshness (topic, source_id, last_event_at, last_ingested_at, events_total)
-           SELECT %s, * FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[], %s::bigint[])
-           ON CONFLICT (topic, source_id) DO UPDATE SET
-               last_event_at = greatest(source_freshness.last_event_at, EXCLUDED.last_event_at),
-               last_ingested_at = EXCLUDED.last_ingested_at,
-               events_total = source_freshness.events_total + EXCLUDED.events_total""",
-        (topic, areas, [latest[a] for a in areas], [now] * len(areas), [totals[a] for a in areas]),
-    )
 
 
 def load_hospital_daily(

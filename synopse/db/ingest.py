@@ -21,7 +21,7 @@ re-materialise the time range of events older than their real-time window.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
@@ -281,7 +281,7 @@ async def store_events(
     counts = WriteCounts(
         counts.inserted - len(moved), counts.updated + len(moved), counts.unchanged + received - len(rows)
     )
-    await _record_freshness(conn, topic, table, rows)
+    await record_freshness(conn, topic, map(table.source_at, rows))
     if table.name == "bed_snapshots":
         await refresh_current_beds(conn, events)
     elif table.name in ACTIVITY_TABLES:
@@ -358,12 +358,17 @@ def _counts(row: tuple[Any, ...] | None, rows: int) -> WriteCounts:
     return WriteCounts(inserted, written - inserted, rows - written)
 
 
-async def _record_freshness(
-    conn: AsyncConnection[Any], topic: str, table: _Table, rows: Sequence[tuple[object, ...]]
+async def record_freshness(
+    conn: AsyncConnection[Any], topic: str, sightings: Iterable[tuple[str, datetime]]
 ) -> None:
+    """Fold ``(source id, event time)`` pairs into ``source_freshness``: newest event and count per source.
+
+    One upsert shared by every write path (raw tables, hospital daily counts), so the dashboard's and the
+    alert rules' notion of a stale source cannot drift between them. The caller owns the transaction.
+    """
     latest: dict[str, datetime] = {}
     counts: dict[str, int] = {}
-    for source, when in map(table.source_at, rows):
+    for source, when in sightings:
         previous = latest.get(source)
         if previous is None or when > previous:
             latest[source] = when
