@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,6 +25,7 @@ from dash import Input, Output, State
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dashboard import components, ids
+from dashboard.components import OverviewView
 from dashboard.figures import activity_figure, activity_summary
 from dashboard.shared_data import SharedSource
 from dashboard.shared_view import refresh_shared_overview, update_shared_activity
@@ -102,20 +102,6 @@ class PoolSource:
                 return hourly_activity(conn, hours=hours, facility_id=facility_id, now=self._now, scope=self.scope)
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise ServiceUnavailableError(f"cannot read the hourly activity: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class OverviewView:
-    """What the refresh callback sends to the page (``dash.no_update`` keeps a part as it is)."""
-
-    status: Any
-    facility_tiles: Any
-    commune_table: Any
-    environment: Any
-    facility_options: Any
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.status, self.facility_tiles, self.commune_table, self.environment, self.facility_options)
 
 
 def facility_options(overview: Overview) -> list[dict[str, str]]:

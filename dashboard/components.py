@@ -7,6 +7,7 @@ looking at the tree it returns. Text comes from :mod:`dashboard.text`, levels fr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,23 @@ from synopse.domain.indicators import CommuneActivity, EnvironmentReading, Facil
 _UNIT_DIGITS = {"°C": 1, "µg/m³": 0, "index": 0, "gc/L": 0}
 # How units read on screen (the pollen index is a 0-5 scale).
 _UNIT_DISPLAY = {"index": "/ 5"}
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """The parts the overview page's refresh sends, in its callback's output order (``dash.no_update`` keeps one).
+
+    One type for the crisis cell's view and the protected view: both fill the same component ids.
+    """
+
+    status: Any
+    facility_tiles: Any
+    commune_table: Any
+    environment: Any
+    facility_options: Any
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.status, self.facility_tiles, self.commune_table, self.environment, self.facility_options)
 
 
 def aria(**attributes: str) -> dict[str, Any]:

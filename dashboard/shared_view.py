@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from html import escape
 from typing import Any
@@ -20,6 +19,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard import components, ids
+from dashboard.components import OverviewView
 from dashboard.figures import ADMISSIONS_COLOUR, ED_VISITS_COLOUR, FONT_FAMILY, OCCUPANCY_COLOUR, empty_figure
 from dashboard.shared_data import SharedActivity, SharedFacility, SharedOverview, SharedSource
 from dashboard.status import OKABE_ITO, SATURATION_FROM, TENSION_FROM, occupancy_style
@@ -41,20 +41,6 @@ log = logging.getLogger(__name__)
 
 # The period picker's values in complete days (the crisis cell's page reads them as hours).
 PERIOD_DAYS = {"period_48h": 2, "period_7d": 7, "period_30d": 30}
-
-
-@dataclass(frozen=True)
-class SharedView:
-    """What the refresh callback sends to a protected page, in the order of the crisis cell's view."""
-
-    status: Any
-    facility_tiles: Any
-    commune_table: Any
-    environment: Any
-    facility_options: Any
-
-    def as_tuple(self) -> tuple[Any, ...]:
-        return (self.status, self.facility_tiles, self.commune_table, self.environment, self.facility_options)
 
 
 def fmt_published(cell: Published, policy: DisclosurePolicy) -> str:
@@ -233,7 +219,7 @@ def shared_activity_summary(activity: SharedActivity, policy: DisclosurePolicy) 
     ) + " " + t("disclosure_legend", threshold=policy.threshold, base=policy.rounding_base)
 
 
-def refresh_shared_overview(source: SharedSource, clock: Callable[[], datetime]) -> SharedView:
+def refresh_shared_overview(source: SharedSource, clock: Callable[[], datetime]) -> OverviewView:
     """Read the protected overview and build every part of the page but the chart."""
     wall_now = clock()
     try:
@@ -241,11 +227,11 @@ def refresh_shared_overview(source: SharedSource, clock: Callable[[], datetime])
     except ServiceUnavailableError as exc:
         log.warning("dashboard refresh failed: %s", exc)
         keep = dash.no_update
-        return SharedView(components.unavailable_bar(wall_now), keep, keep, keep, keep)
+        return OverviewView(components.unavailable_bar(wall_now), keep, keep, keep, keep)
     names = {tile.facility.facility_id: tile.facility.name for tile in overview.facilities}
     status = components.status_bar(overview.reference_time, overview.freshness, wall_now, names)
     status.append(html.Span(t("shared_data_until", day=fmt_day(overview.last_day)), className="last-data"))
-    return SharedView(
+    return OverviewView(
         status=status,
         facility_tiles=shared_tiles(overview, source.policy),
         commune_table=shared_commune_table(overview, source.policy),
