@@ -19,7 +19,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         level: Minimum level for Synopse's own loggers.
         json: Emit one JSON object per line (for production log shippers) instead of text.
     """
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = _StderrHandler()
     if json:
         handler.setFormatter(_JsonFormatter())
     else:
@@ -29,6 +29,26 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     root.setLevel(level.upper())
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not as it was at configuration.
+
+    Whatever swaps standard error later (a daemoniser, a test capturing output, a notebook) would
+    otherwise leave the handler writing into a closed stream, and every record would turn into a
+    "Logging error" traceback.
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        """The stream is always the current standard error; StreamHandler's own assignment is ignored."""
 
 
 class _JsonFormatter(logging.Formatter):
