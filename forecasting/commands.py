@@ -136,7 +136,7 @@ def backtest_command(
     try:
         series = load_csv_series(csv, date_col=date_col, value_col=value_col, regressor_cols=regressor or [],
                                  freq=period, agg=method, where=filters, inflow_col=inflow_col,
-                                 inflow_path=inflow_csv)
+                                 inflow_path=inflow_csv, on_combined=lambda note: typer.echo(f"note: {note}", err=True))
     except SynopseError as exc:
         _fail(str(exc))
     base = engine_config(settings.forecast)

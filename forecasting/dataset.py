@@ -9,7 +9,8 @@ rather than an exception deep inside a model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -166,15 +167,21 @@ def load_csv_series(
     where: Mapping[str, str] | None = None,
     inflow_col: str | None = None,
     inflow_path: Path | None = None,
+    on_combined: Callable[[str], None] | None = None,
 ) -> Series:
     """A series from any CSV with a date column and a value column (and optional regressor columns).
 
     ``where`` keeps only the rows whose columns equal the given values (e.g. one age class of a file that
     holds several). ``inflow_col`` names what enters the stock the value counts (admissions into occupied
     beds), read from ``inflow_path`` if given (same date column; the ``where`` filters its columns have)
-    or from the same file, and summed per period.
+    or from the same file, and summed per period. ``on_combined`` is told, in words, when several rows
+    of one date were combined (:func:`combined_rows_note`).
     """
     frame = _read_csv(path, (date_col, value_col, *regressor_cols), where)
+    if on_combined is not None:
+        note = combined_rows_note(frame, date_col, (value_col, *regressor_cols), agg)
+        if note:
+            on_combined(note)
     dates = _dates(frame, path, date_col)
     values = _numbers(frame[value_col])
     regressors = {c: _numbers(frame[c]) for c in regressor_cols}
@@ -185,6 +192,38 @@ def load_csv_series(
                            index=_dates(source, inflow_path or path, date_col).to_numpy())
         inflow = inflow[inflow.index.notna()]
     return regular_series(dates, values, freq=freq, agg=agg, regressors=regressors, inflow=inflow)
+
+
+def combined_rows_note(frame: pd.DataFrame, date_col: str, measures: Sequence[str], agg: Aggregation) -> str | None:
+    """Why a file may hold several series: the rows sharing a date, and the columns that tell them apart.
+
+    A national file summed by mistake (every department, or each sex next to their total) still gives a
+    plausible series; saying it costs nothing. None when every date has one row.
+    """
+    per_date = frame.groupby(date_col).size()
+    if per_date.empty or int(per_date.max()) <= 1:
+        return None
+    # A key that splits series has no more values than a date has rows (a department, a sex, an age
+    # class); a measure (another count) takes new values all the time.
+    keys = []
+    for column in frame.columns:
+        if column == date_col or column in measures:
+            continue
+        distinct = frame[column].nunique()
+        if 1 < distinct <= int(per_date.max()) and int(frame.groupby(date_col)[column].nunique().max()) > 1:
+            keys.append((distinct, column))
+    note = f"{per_date.mean():.3g} rows a date on average, combined by {agg}"
+    if not keys:
+        return note
+    shown = []
+    for distinct, column in sorted(keys)[:3]:
+        values = sorted(frame[column].dropna().unique(), key=str)
+        sample = ", ".join(map(str, values[:4])) + (", ..." if len(values) > 4 else "")
+        shown.append(f"{column} ({distinct} values: {sample})")
+    first = sorted(keys)[0][1]
+    example = sorted(frame[first].dropna().unique(), key=str)[0]
+    return (f"{note}; they differ by {'; '.join(shown)}: --where COL=VALUE keeps one series "
+            f"(e.g. --where {shlex.quote(f'{first}={example}')})")
 
 
 def _read_csv(path: Path, columns: Sequence[str], where: Mapping[str, str] | None, *, partial: bool = False) -> (

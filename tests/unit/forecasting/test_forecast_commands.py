@@ -90,3 +90,18 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     freq = runner.invoke(app, ["backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees",
                                "--freq", "M", "--out", str(tmp_path / "x.csv")])
     assert freq.exit_code == 2 and "--freq must be D or W" in freq.output
+
+
+def test_a_file_holding_several_series_is_pointed_out(tmp_path: Path) -> None:
+    """A national file summed whole still looks like a series: the command names the columns to filter on."""
+    days = [d.date().isoformat() for d in pd.date_range("2024-01-01", periods=60)]
+    rows = [(day, dep, sexe, 10 + i % 7) for i, day in enumerate(days) for dep in ("35", "44") for sexe in (0, 1, 2)]
+    path = tmp_path / "national.csv"
+    pd.DataFrame(rows, columns=["jour", "dep", "sexe", "hosp"]).to_csv(path, index=False, sep=";")
+    arguments = ["backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "hosp",
+                 "--start", "2030-01-01", "--out", str(tmp_path / "x.csv")]  # a late start: stops after reading
+    whole = runner.invoke(app, arguments)
+    assert "note: 6 rows a date on average, combined by sum" in whole.output
+    assert "dep (2 values: 35, 44)" in whole.output and "--where dep=35" in whole.output
+    one = runner.invoke(app, [*arguments, "--where", "dep=44", "--where", "sexe=0"])
+    assert one.exit_code == 2 and "no origin" in one.output and "note:" not in one.output

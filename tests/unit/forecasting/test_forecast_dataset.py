@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.dataset import Readiness, assess, fill_gaps, load_csv_series, regular_series
+from forecasting.dataset import Readiness, assess, combined_rows_note, fill_gaps, load_csv_series, regular_series
 from synopse.errors import DataUnavailableError
 
 
@@ -111,3 +111,22 @@ def test_inflow_from_the_same_file_or_another_one(tmp_path: Path) -> None:
     assert np.isnan(weekly.inflow[0]) and weekly.inflow[1] == 2 * sum(range(8, 15))  # type: ignore[index]
     with pytest.raises(DataUnavailableError, match="no column nope"):
         load_csv_series(stock, date_col="date", value_col="hosp", inflow_col="nope", inflow_path=flows)
+
+
+def test_combined_rows_are_named_by_the_columns_that_split_them() -> None:
+    frame = pd.DataFrame({
+        "date": ["2024-01-01"] * 3 + ["2024-01-02"] * 3,
+        "classe_age": ["00-04 ans", "05-14 ans", "Tous âges"] * 2,
+        "region": ["Pays de la Loire"] * 6,  # the same everywhere: not a key
+        "value": ["1", "2", "3", "4", "5", "6"],
+        "other_count": ["7", "8", "9", "10", "11", "12"],  # a measure: new values all the time
+    })
+    note = combined_rows_note(frame, "date", ("value",), "mean")
+    assert note is not None and note.startswith("3 rows a date on average, combined by mean")
+    assert "classe_age (3 values: 00-04 ans, 05-14 ans, Tous âges)" in note
+    assert "region" not in note and "other_count" not in note
+    assert "--where 'classe_age=00-04 ans'" in note  # quoted for the shell
+    assert combined_rows_note(frame.iloc[::3], "date", ("value",), "sum") is None
+    # Several rows a date with nothing to tell them apart (one row per event): said, without a filter to try.
+    events = pd.DataFrame({"date": ["2024-01-01", "2024-01-01", "2024-01-02"], "value": ["1", "1", "1"]})
+    assert combined_rows_note(events, "date", ("value",), "sum") == "1.5 rows a date on average, combined by sum"
