@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from synopse.domain.codec import encode_batch
 from synopse.domain.events import Event
@@ -148,8 +149,19 @@ class EventProducer:
             )
 
     def close(self, timeout_s: float = DEFAULT_FLUSH_TIMEOUT_S) -> None:
-        """Send what is queued, then disconnect."""
-        self._producer.close(timeout=timeout_s)
+        """Send what is queued, then disconnect.
+
+        Raises:
+            ServiceUnavailableError: Kafka did not confirm the queued messages in time (it is away); they
+                may or may not be stored, and sending them again is safe.
+        """
+        try:
+            self._producer.close(timeout=timeout_s)
+        except KafkaTimeoutError as exc:
+            raise ServiceUnavailableError(
+                f"Kafka did not confirm the queued messages within {timeout_s:.0f} s while closing: they may not "
+                "be stored; send them again once Kafka is back (writes downstream are idempotent)"
+            ) from exc
 
     def __enter__(self) -> EventProducer:
         return self
