@@ -113,6 +113,9 @@ def backtest_command(
     inflow_csv: Annotated[Path | None, typer.Option(
         "--inflow-csv", help="File holding --inflow-col, if not --csv (same date column; --where filters on "
         "the columns it has).", exists=True, dir_okay=False, readable=True)] = None,
+    chart: Annotated[Path | None, typer.Option(
+        "--chart", help="Also write a chart (one HTML file, opens offline): the forecasts made 7, 14 and 28 "
+        "days (1 and N weeks) before each day against what happened, and the relative WIS by horizon.")] = None,
 ) -> None:
     """Rolling-origin backtest of the model on any series; prints WIS, MAE, coverage and WIS vs the hub baseline."""
     if freq not in ("D", "W"):
@@ -160,6 +163,11 @@ def backtest_command(
     out.parent.mkdir(parents=True, exist_ok=True)
     result.forecasts.to_csv(out, index=False, float_format="%.6g")
     _print_backtest(result, period, periods, out)
+    if chart is not None:
+        from forecasting.backtest_chart import chart_horizons, write_backtest_chart
+
+        write_backtest_chart(chart, series, result, chart_horizons(period, periods), "d" if period == "D" else "w")
+        typer.echo(f"chart written to {chart}")
 
 
 def _parse_filters(items: list[str]) -> dict[str, str]:

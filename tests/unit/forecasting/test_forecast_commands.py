@@ -45,13 +45,17 @@ def test_backtest_writes_every_quantile_and_prints_scores(tmp_path: Path) -> Non
     assert any(line.strip().startswith("all") for line in lines)
 
 
-def test_weekly_backtest(tmp_path: Path) -> None:
-    path, out = _csv(tmp_path), tmp_path / "weekly.csv"
+def test_weekly_backtest_with_its_chart(tmp_path: Path) -> None:
+    path, out, chart = _csv(tmp_path), tmp_path / "weekly.csv", tmp_path / "weekly.html"
     result = runner.invoke(app, [
         "backtest", "--csv", str(path), "--date-col", "jour", "--value-col", "entrees", "--freq", "W",
         "--horizon", "2", "--start", "2024-05-01", "--workers", "1", "--warmup", "4", "--out", str(out),
+        "--chart", str(chart),
     ])
     assert result.exit_code == 0, result.output
+    assert f"chart written to {chart}" in result.output
+    html = chart.read_text(encoding="utf-8")
+    assert "Forecast 1 w ahead" in html and "Forecast 2 w ahead" in html
     forecasts = pd.read_csv(out)
     assert sorted(forecasts.horizon.unique()) == [1, 2]
     days = (pd.to_datetime(forecasts.target_date) - pd.to_datetime(forecasts.origin)).dt.days
