@@ -65,7 +65,11 @@ DAILY_MEMBERS = (
     MemberSpec("trend7", 7, 0.9), MemberSpec("trend14", 14, 0.7), MemberSpec("recent3", 3, None),
     MemberSpec("last", 1, None),
 )
-WEEKLY_MEMBERS = (MemberSpec("trend3", 3, 0.7), MemberSpec("trend2", 2, 0.5), MemberSpec("recent1", 1, None))
+# Weekly data (backtests of weekly files; the platform's series are daily): a two-week trend damped fast and
+# the last week. A three-week trend (damped 0.7) as well scored worse at 2-4 weeks on all six weekly series
+# backtested (SpF admissions, occupancy, ICU, the regional ED and SOS Médecins rates): it carries a wave's
+# momentum past its turn.
+WEEKLY_MEMBERS = (MemberSpec("trend2", 2, 0.5), MemberSpec("recent1", 1, None))
 
 
 @dataclass(frozen=True)
