@@ -81,11 +81,16 @@ def test_up_runs_the_platform_and_ctrl_c_stops_everything(tmp_path: Path) -> Non
         pool = open_pool(dsn, min_size=1, max_size=2)
         try:
             source = PoolSource(pool)
-            overview = source.overview()
+            # The live phase moves beds between the page's read and ours: compare reads that saw the same state.
+            for _ in range(10):
+                overview = source.overview()
+                with psycopg.connect(dsn) as conn:
+                    occupied = conn.execute("SELECT sum(beds_occupied) FROM bed_occupancy_current").fetchone()
+                shown = sum(f.beds_occupied or 0 for f in overview.facilities)
+                if shown == (occupied[0] if occupied else None):
+                    break
             assert overview.reference_time is not None
-            with psycopg.connect(dsn) as conn:
-                occupied = conn.execute("SELECT sum(beds_occupied) FROM bed_occupancy_current").fetchone()
-            assert sum(f.beds_occupied or 0 for f in overview.facilities) == (occupied[0] if occupied else None)
+            assert shown == (occupied[0] if occupied else None)
             assert sum(f.admissions_24h for f in overview.facilities) > 0
             view = refresh_overview(source)
             assert view.facility_tiles  # the page's tiles are built from the store
